@@ -1,0 +1,140 @@
+"""``show_config``: what relukit runs on here."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+from . import _backends
+from ._version import __version__
+
+
+def _version_of(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cupy_distribution() -> str:
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name == "cupy" or name.startswith("cupy-cuda"):
+            return f"{dist.metadata['Name']} {dist.version}"
+    return "not installed"
+
+
+def _gpu_info() -> dict:
+    """The current CUDA device as CuPy sees it, or why there is none."""
+    try:
+        import cupy
+    except ImportError as error:
+        return {"available": False, "reason": f"CuPy cannot be imported ({error})"}
+    try:
+        device = cupy.cuda.Device()
+        props = cupy.cuda.runtime.getDeviceProperties(device.id)
+        free, total = device.mem_info
+        runtime = cupy.cuda.runtime.runtimeGetVersion()
+        driver = cupy.cuda.runtime.driverGetVersion()
+    except Exception as error:  # no driver, no device, broken CUDA install
+        return {"available": False, "reason": f"no usable CUDA device ({type(error).__name__}: {error})"}
+    name = props["name"]
+    return {
+        "available": True,
+        "device": device.id,
+        "name": name.decode() if isinstance(name, bytes) else name,
+        "memory_gib": round(total / 2**30, 1),
+        "free_gib": round(free / 2**30, 1),
+        "cuda_runtime": f"{runtime // 1000}.{runtime % 1000 // 10}",
+        "cuda_driver": f"{driver // 1000}.{driver % 1000 // 10}",
+        "cupy": cupy.__version__,
+    }
+
+
+def config() -> dict:
+    """Everything :func:`show_config` prints, as a dictionary."""
+    backends = _backends.available()
+    info = {
+        "relukit": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "versions": {
+            name: _version_of(name) for name in ("numpy", "numba", "llvmlite", "dask", "torch")
+        },
+        "backends": backends,
+    }
+    info["versions"]["cupy"] = _cupy_distribution()
+    if backends.get("numba") is True:
+        info["numba_threading"] = _backends.load("numba").threading_info()
+    info["gpu"] = _gpu_info()
+    return info
+
+
+def _format(info: dict) -> str:
+    lines = [f"relukit {info['relukit']}", ""]
+    lines.append(f"python      {info['python']} on {info['platform']}")
+    lines.append(f"cpus        {info['cpu_count']} ({info['machine']})")
+    lines.append("")
+    lines.append("versions")
+    for name, version in info["versions"].items():
+        lines.append(f"  {name:10s}{version}")
+    lines.append("")
+    lines.append("backends")
+    for name, status in info["backends"].items():
+        lines.append(f"  {name:10s}{'available' if status is True else status}")
+    threading_info = info.get("numba_threading")
+    if threading_info:
+        lines.append("")
+        lines.append("numba threading")
+        lines.append(f"  layer     {threading_info['layer']}")
+        lines.append(f"  threads   {threading_info['threads']}")
+    lines.append("")
+    gpu = info["gpu"]
+    if gpu["available"]:
+        lines.append("gpu")
+        lines.append(f"  device    {gpu['device']}: {gpu['name']}")
+        lines.append(f"  memory    {gpu['memory_gib']} GiB ({gpu['free_gib']} GiB free)")
+        lines.append(f"  cuda      runtime {gpu['cuda_runtime']}, driver {gpu['cuda_driver']}")
+        lines.append(f"  cupy      {gpu['cupy']}")
+    else:
+        lines.append(f"gpu         none: {gpu['reason']}")
+    return "\n".join(lines)
+
+
+def show_config(mode: str = "stdout"):
+    """Print (or return) versions, backends, threading and GPU information.
+
+    Parameters
+    ----------
+    mode : {"stdout", "dicts"}, default "stdout"
+        ``"stdout"`` prints a report; ``"dicts"`` returns it as a dict.
+
+    Returns
+    -------
+    dict or None
+        The report when ``mode="dicts"``.
+
+    Notes
+    -----
+    This loads every backend it reports on (Numba, and CuPy if installed),
+    so it takes as long as their imports. The same report is printed by
+    ``python -m relukit info``.
+
+    Examples
+    --------
+    >>> import relukit as rk
+    >>> info = rk.show_config(mode="dicts")
+    >>> info["backends"]["numpy"]
+    True
+    """
+    info = config()
+    if mode == "dicts":
+        return info
+    if mode != "stdout":
+        raise ValueError(f"mode must be 'stdout' or 'dicts', got {mode!r}")
+    print(_format(info))
+    return None

@@ -1,0 +1,199 @@
+"""The Numba CPU backend: parallel, in place, streaming where it pays.
+
+``relukit._api`` validates arguments, allocates ``out`` and settles overlap
+before it calls :func:`relu`, :func:`relu_grad` or :func:`relu_backward`
+here. This module only picks the kernel (by dtype and parameters), the
+view of the data it runs on (flat when every operand is contiguous in the
+same order, chunks of a buffered ``np.nditer`` otherwise) and how to run it
+(serial, on Numba's thread pool, with streaming stores).
+
+Threads: a parallel call takes a lock without waiting; if another thread
+holds it, this call runs serially instead. Many Python threads calling
+relukit at once (Dask's threaded scheduler) therefore never run two
+parallel regions together, which Numba's ``workqueue`` layer cannot
+survive, and never oversubscribe the cores. In a process forked after the
+thread pool started (``multiprocessing`` with the fork start method), the
+pool is never used again: GNU OpenMP aborts such a child.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numba
+import numpy as np
+
+from . import _kernels as K
+from ._params import ReluParams
+
+xp = np
+
+#: Below this many bytes of output, waking the thread pool costs more than it saves.
+PARALLEL_MIN_BYTES = 1 << 18
+#: Above this many bytes of output (beyond the caches), stores bypass the cache.
+STREAM_MIN_BYTES = 1 << 25
+#: Elements per chunk of the ``np.nditer`` path for odd layouts.
+_NDITER_BUFFER = 8192
+
+_pool_lock = threading.Lock()
+_pool = {"started": False, "forked": False}
+
+
+def _after_fork_in_child():
+    if _pool["started"]:
+        _pool["forked"] = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def threads_for(nbytes: int) -> int:
+    """How many chunks to split a call over: 1 means serial."""
+    if nbytes < PARALLEL_MIN_BYTES or _pool["forked"]:
+        return 1
+    return numba.get_num_threads()
+
+
+def _run(serial, parallel, args, out):
+    """Run a kernel over the flat ``out`` serially or on the thread pool."""
+    mode = args[-1]
+    chunks = threads_for(out.nbytes)
+    if chunks > 1 and _pool_lock.acquire(blocking=False):
+        try:
+            _pool["started"] = True
+            parallel(*args, chunks)
+            return
+        finally:
+            _pool_lock.release()
+    serial(*args[:-1], 0, out.size, mode)
+
+
+def _scalars(params: ReluParams):
+    cap = np.nan if params.max_value is None else params.max_value
+    return params.negative_slope, cap, params.threshold
+
+
+def _flat(*arrays):
+    """1-D views of arrays laid out alike in memory, or None."""
+    if all(a.flags.c_contiguous for a in arrays):
+        order = "C"
+    elif all(a.flags.f_contiguous for a in arrays):
+        order = "F"
+    else:
+        return None
+    if not all(a.dtype.isnative and a.flags.aligned for a in arrays):
+        return None
+    return [a.reshape(-1, order=order) for a in arrays]
+
+
+def _mode(out):
+    if out.size * out.itemsize >= STREAM_MIN_BYTES and out.flags.aligned:
+        return K.STREAMED
+    return K.DIRECT
+
+
+def _bits(a):
+    """float16 as its uint16 bit pattern: ReLU on float16 only selects bits."""
+    return a.view(np.uint16) if a.dtype.kind == "f" and a.itemsize == 2 else a
+
+
+def _compute_dtype(a, keras):
+    if a.dtype.kind == "f" and a.itemsize == 2:
+        # Numba cannot compute in float16: the Keras kernels get float32.
+        return np.dtype(np.float32) if keras else np.dtype(np.uint16)
+    return a.dtype.newbyteorder("=")
+
+
+def _unary(plain, f16, keras, x, out, params):
+    slope, cap, thresh = _scalars(params)
+    is_f16 = x.dtype.kind == "f" and x.itemsize == 2
+    if not params.is_plain:
+        kernel = keras
+    else:
+        kernel = f16 if is_f16 else plain
+    flat = None if (is_f16 and kernel == keras) else _flat(_bits(x), _bits(out))
+    if flat is None:
+        _nditer_unary(kernel, x, out, params)
+        return out
+    xf, of = flat
+    mode = K.IN_PLACE if xf.ctypes.data == of.ctypes.data else _mode(of)
+    _run(K.unary_range, K.unary_parallel, (kernel, xf, of, slope, cap, thresh, mode), of)
+    return out
+
+
+def _nditer_unary(kernel, x, out, params):
+    keras = not params.is_plain
+    dtypes = [_compute_dtype(x, keras), _compute_dtype(out, keras)]
+    slope, cap, thresh = _scalars(params)
+    it = np.nditer(
+        [_bits(x) if not keras else x, _bits(out) if not keras else out],
+        flags=["external_loop", "buffered", "zerosize_ok", "grow_inner"],
+        op_flags=[["readonly", "contig"], ["writeonly", "contig"]],
+        op_dtypes=dtypes,
+        casting="same_kind",
+        buffersize=_NDITER_BUFFER,
+    )
+    with it:
+        for xc, oc in it:
+            K.unary_range(kernel, xc, oc, slope, cap, thresh, 0, xc.size, K.DIRECT)
+
+
+def relu(x, out, params: ReluParams):
+    return _unary(K.RELU, K.RELU_F16, K.RELU_KERAS, x, out, params)
+
+
+def relu_grad(x, out, params: ReluParams):
+    return _unary(K.GRAD, K.GRAD_F16, K.GRAD_KERAS, x, out, params)
+
+
+def relu_backward(dy, x, out, params: ReluParams):
+    slope, cap, thresh = _scalars(params)
+    keras = not params.is_plain
+    any_f16 = any(a.dtype.kind == "f" and a.itemsize == 2 for a in (dy, x))
+    if keras:
+        kernel = K.BACKWARD_KERAS
+    elif x.dtype.kind == "f" and x.itemsize == 2:
+        kernel = K.BACKWARD_XF16
+    else:
+        kernel = K.BACKWARD
+    flat = None if (keras and any_f16) else _flat(_bits(dy), _bits(x), _bits(out))
+    if flat is None:
+        _nditer_binary(kernel, dy, x, out, params)
+        return out
+    dyf, xf, of = flat
+    if of.ctypes.data == dyf.ctypes.data:
+        mode = K.OUT_IS_DY
+    elif of.ctypes.data == xf.ctypes.data and of.dtype == xf.dtype:
+        mode = K.OUT_IS_X
+    else:
+        mode = _mode(of)
+    _run(K.binary_range, K.binary_parallel, (kernel, dyf, xf, of, slope, cap, thresh, mode), of)
+    return out
+
+
+def _nditer_binary(kernel, dy, x, out, params):
+    keras = not params.is_plain
+    ops = [dy, x, out] if keras else [_bits(dy), _bits(x), _bits(out)]
+    slope, cap, thresh = _scalars(params)
+    it = np.nditer(
+        ops,
+        flags=["external_loop", "buffered", "zerosize_ok", "grow_inner"],
+        op_flags=[["readonly", "contig"], ["readonly", "contig"], ["writeonly", "contig"]],
+        op_dtypes=[_compute_dtype(a, keras) for a in (dy, x, out)],
+        casting="same_kind",
+        buffersize=_NDITER_BUFFER,
+    )
+    with it:
+        for dyc, xc, oc in it:
+            K.binary_range(kernel, dyc, xc, oc, slope, cap, thresh, 0, xc.size, K.DIRECT)
+
+
+def threading_info() -> dict:
+    """Numba's threading layer and thread count, for ``show_config``."""
+    info = {"threads": numba.get_num_threads(), "layer": None}
+    try:
+        info["layer"] = numba.threading_layer()
+    except ValueError:
+        info["layer"] = "not started yet (starts at the first large call)"
+    return info
