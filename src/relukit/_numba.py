@@ -95,7 +95,9 @@ def _mode(out):
 
 def _bits(a):
     """float16 as its uint16 bit pattern: ReLU on float16 only selects bits."""
-    return a.view(np.uint16) if a.dtype.kind == "f" and a.itemsize == 2 else a
+    if a.dtype.kind == "f" and a.itemsize == 2:
+        return a.view(np.dtype(np.uint16).newbyteorder(a.dtype.byteorder))
+    return a
 
 
 def _compute_dtype(a, keras):

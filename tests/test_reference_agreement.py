@@ -1,0 +1,81 @@
+"""Every backend agrees with the NumPy reference over dtype x shape x layout x parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from relukit import _registry
+
+from helpers import LAYOUTS, SHAPES, assert_matches_reference, make_array, reference
+
+FUNCTIONS = [pytest.param(spec, id=spec.name) for spec in _registry.FUNCTIONS]
+
+
+def _inputs(spec, shape, dtype, layout):
+    x = make_array(shape, dtype, layout, seed=1)
+    if spec.arity == 1:
+        return (x,)
+    dy_dtype = dtype if np.dtype(dtype).kind == "f" else "float64"
+    return (make_array(shape, dy_dtype, layout, seed=2), x)
+
+
+@pytest.mark.parametrize("backend", _registry.CPU_BACKENDS)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
+@pytest.mark.parametrize("params_name", list(_registry.PARAMETER_SETS))
+@pytest.mark.parametrize("spec", FUNCTIONS)
+def test_matches_reference(spec, params_name, dtype, shape, layout, backend):
+    inputs = _inputs(spec, shape, dtype, layout)
+    before = [a.copy() for a in inputs]
+    expected = reference(spec, inputs, params_name)
+    result = spec.func(*inputs, backend=backend, **_registry.PARAMETER_SETS[params_name])
+    assert_matches_reference(result, expected, plain=params_name == "plain")
+    for a, b in zip(inputs, before):  # inputs are never modified
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", _registry.INT_DTYPES)
+@pytest.mark.parametrize("layout", ["C", "strided", "byteswapped"])
+@pytest.mark.parametrize("spec", FUNCTIONS)
+def test_integers_plain(spec, dtype, layout):
+    x = make_array((5, 9), dtype, layout)
+    inputs = (x,) if spec.arity == 1 else (make_array((5, 9), "float32", layout), x)
+    expected = reference(spec, inputs, "plain")
+    result = spec.func(*inputs)
+    assert result.dtype == expected.dtype
+    np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("params_name", list(_registry.PARAMETER_SETS))
+@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
+@pytest.mark.parametrize("spec", FUNCTIONS)
+def test_numba_paths(spec, dtype, params_name, numba_path):
+    """Serial, parallel and streaming paths, on sizes and offsets that leave
+    unaligned heads and tails in every chunk."""
+    for size, offset in [(1, 0), (37, 1), (4099, 3), (20_000, 5)]:
+        base = make_array((size + offset,), dtype, "C", seed=size)
+        x = base[offset:]
+        inputs = (x,) if spec.arity == 1 else (make_array((size,), dtype, "C", seed=7), x)
+        expected = reference(spec, inputs, params_name)
+        result = spec.func(*inputs, backend="numba", **_registry.PARAMETER_SETS[params_name])
+        assert_matches_reference(result, expected, plain=params_name == "plain")
+        out = np.full_like(expected, 42)
+        spec.func(*inputs, out=out, backend="numba", **_registry.PARAMETER_SETS[params_name])
+        assert_matches_reference(out, expected, plain=params_name == "plain")
+
+
+@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
+@pytest.mark.parametrize("backend", _registry.CPU_BACKENDS)
+def test_mixed_dtypes_backward(dtype, backend):
+    """dy and x of different dtypes: the result takes dy's."""
+    spec = _registry.BY_NAME["relu_backward"]
+    for x_dtype in _registry.FLOAT_DTYPES + ("int32",):
+        x = make_array((33,), x_dtype, "C", seed=3)
+        dy = make_array((33,), dtype, "C", seed=4)
+        for params_name in ("plain", "all") if x_dtype != "int32" else ("plain",):
+            expected = reference(spec, (dy, x), params_name)
+            result = spec.func(dy, x, backend=backend, **_registry.PARAMETER_SETS[params_name])
+            assert result.dtype == np.dtype(dtype)
+            assert_matches_reference(result, expected, plain=params_name == "plain")
