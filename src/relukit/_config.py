@@ -27,7 +27,17 @@ def _cupy_distribution() -> str:
 
 
 def _gpu_info() -> dict:
-    """The current CUDA device as CuPy sees it, or why there is none."""
+    """The current CUDA device as CuPy sees it, or why there is none.
+
+    Returns
+    -------
+    dict
+        ``available`` (bool). When True: ``device``, ``name``,
+        ``compute_capability``, ``multiprocessors``, ``l2_cache_mib``,
+        ``memory_gib``, ``free_gib``, ``cuda_runtime``, ``cuda_driver`` and
+        ``cupy``. When False: ``reason``, one line saying what is missing
+        (and the CuPy version when CuPy itself imports).
+    """
     try:
         import cupy
     except ImportError as error:
@@ -39,12 +49,18 @@ def _gpu_info() -> dict:
         runtime = cupy.cuda.runtime.runtimeGetVersion()
         driver = cupy.cuda.runtime.driverGetVersion()
     except Exception as error:  # no driver, no device, broken CUDA install
-        return {"available": False, "reason": f"no usable CUDA device ({type(error).__name__}: {error})"}
+        return {
+            "available": False,
+            "reason": f"no usable CUDA device (CuPy {cupy.__version__}: {type(error).__name__}: {error})",
+        }
     name = props["name"]
     return {
         "available": True,
         "device": device.id,
         "name": name.decode() if isinstance(name, bytes) else name,
+        "compute_capability": f"{props['major']}.{props['minor']}",
+        "multiprocessors": props["multiProcessorCount"],
+        "l2_cache_mib": round(props["l2CacheSize"] / 2**20, 1),
         "memory_gib": round(total / 2**30, 1),
         "free_gib": round(free / 2**30, 1),
         "cuda_runtime": f"{runtime // 1000}.{runtime % 1000 // 10}",
