@@ -1,0 +1,6 @@
+"""
+Scaling out with Dask
+=====================
+
+This example is being written.
+"""
