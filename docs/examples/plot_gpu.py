@@ -2,13 +2,13 @@
 ReLU on the GPU
 ===============
 
-How does relukit on a CuPy array compare with CuPy's own ``cupy.maximum``?
-Where CuPy and a CUDA device are available when these pages are built, this
-example times both over sizes on that device. Elsewhere it plots GPU
-measurements committed to the repository (JSON files named ``gpu*.json``
-under ``docs/``), labelled with their card, date and source file; when
-there are none either, it says so and draws nothing, because a figure
-needs a measurement behind it.
+How does relukit on CuPy arrays compare with CuPy's own idioms, the seed's
+GPU code and PyTorch? Where CuPy and a CUDA device are available when these
+pages are built, this example times relu, relu_grad and relu_backward on
+that device. Elsewhere it plots the measurements committed to the
+repository by ``tools/gpu_check.py`` (``docs/gpu_check.json``), labelled
+with their card, date and command; when there are none either, it says so
+and draws nothing, because a figure needs a measurement behind it.
 """
 
 # %%
@@ -16,7 +16,6 @@ needs a measurement behind it.
 # -----------------------
 # :func:`relukit.show_config` reports whether CuPy sees a usable device.
 import json
-import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -29,85 +28,64 @@ print("GPU:", gpu["name"] if gpu["available"] else f"none ({gpu['reason']})")
 
 
 # %%
-# Time on the device, if there is one
-# -----------------------------------
-# GPU calls return before the kernel finishes, so each timing synchronizes
-# the device before reading the clock.
-def time_on_device(call, cupy, samples=20):
-    call()
-    cupy.cuda.Device().synchronize()
-    best = float("inf")
-    for _ in range(samples):
-        start = time.perf_counter()
-        call()
-        cupy.cuda.Device().synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
+# Measure here, or read what was committed
+# ----------------------------------------
+# On a device, the timings come from the same code as the GPU check
+# (CUDA events around each call, inputs rotated to defeat the L2 cache).
+# Otherwise every ``gpu*.json`` under ``docs/`` written by
+# ``tools/gpu_check.py`` is read: a ``gpu`` description, a ``date``, the
+# ``command`` that made it and ``rows`` of ``function``, ``dtype``,
+# ``size``, ``label`` and ``seconds``.
+def measure_here():
+    from relukit import _bench_gpu
+
+    sizes = [2**k for k in range(12, 27, 2)]
+    rows = _bench_gpu.gpu_rows(sizes, ["float32"], 10)
+    return [(f"{gpu['name']}, measured while building these docs", rows)]
 
 
-def measure_here(sizes=(10**4, 10**5, 10**6, 10**7, 10**8)):
-    import cupy
-
-    series = {"relukit": [], "cupy.maximum(x, 0)": []}
-    for size in sizes:
-        x = cupy.random.standard_normal(size, dtype=cupy.float32)
-        series["relukit"].append(time_on_device(lambda: rk.relu(x), cupy))
-        series["cupy.maximum(x, 0)"].append(time_on_device(lambda: cupy.maximum(x, 0), cupy))
-        del x
-    title = f"{gpu['name']}, measured while building these docs ({time.strftime('%Y-%m-%d')})"
-    return [(title, "relu", sizes, series)]
-
-
-# %%
-# Otherwise, read committed measurements
-# --------------------------------------
-# The files are JSON as written by ``python -m relukit bench --json``: a
-# ``machine`` description and ``rows`` of ``function``, ``dtype``, ``size``,
-# ``label`` and ``seconds``. Only rows whose label names the GPU are used.
-def committed_measurements():
-    docs = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-    while docs.name and docs.name != "docs":
-        docs = docs.parent
+def committed():
+    here = Path(__file__).resolve() if "__file__" in globals() else Path.cwd() / "x"
+    docs = next((p for p in here.parents if p.name == "docs"), None)
+    if docs is None:
+        return []
     found = []
-    for path in sorted(docs.rglob("gpu*.json")):
-        if "_build" in path.parts or "auto_examples" in path.parts:
+    for path in sorted(docs.glob("**/gpu*.json")):
+        if {"_build", "auto_examples"} & set(path.parts):
             continue
-        data = json.loads(path.read_text())
-        machine = data.get("machine", {})
-        card = machine.get("gpu") or machine.get("device") or "GPU"
-        rows = [r for r in data.get("rows", []) if r.get("function") == "relu"
-                and ("cupy" in r["label"] or "gpu" in r["label"].lower())]
-        series, sizes = {}, sorted({r["size"] for r in rows})
-        for r in rows:
-            series.setdefault(f"{r['label']} ({r['dtype']})", {})[r["size"]] = r["seconds"]
-        if series:
-            series = {k: [v.get(s, np.nan) for s in sizes] for k, v in series.items()}
-            title = f"{card}, {machine.get('date', 'date not recorded')}, from docs/{path.relative_to(docs)}"
-            found.append((title, "relu", sizes, series))
+        record = json.loads(path.read_text())
+        card = record.get("gpu", {}).get("name", "unknown GPU")
+        source = f"docs/{path.relative_to(docs).as_posix()}, {record.get('date', 'undated')}"
+        found.append((f"{card}; {source}; {record.get('command', '')}", record.get("rows", [])))
     return found
 
 
-if gpu["available"]:
-    figures = measure_here()
-else:
-    figures = committed_measurements()
+measurements = measure_here() if gpu["available"] else committed()
 
 # %%
 # Plot, or say why not
 # --------------------
-if not figures:
-    print(
-        "No CUDA device here and no committed GPU measurements in docs/: "
-        "GPU performance is not measured in this build, so there is no figure."
-    )
-for title, function, sizes, series in figures:
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for label, seconds in series.items():
-        ax.loglog(sizes, np.array(seconds) * 1e6, marker="o", label=label)
-    ax.set_xlabel("elements")
-    ax.set_ylabel("time per call (µs)")
-    ax.set_title(f"{function}: {title}", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+# One panel per function, float32, time per call against size.
+if not measurements:
+    print("No CUDA device here and no GPU measurements committed under docs/: "
+          "GPU performance is not measured in this build, so there is no figure.")
+functions = ("relu", "relu_grad", "relu_backward")
+for title, rows in measurements:
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True)
+    for ax, function in zip(axes, functions):
+        series = {}
+        for row in rows:
+            if row["function"] == function and row["dtype"] == "float32":
+                series.setdefault(row["label"], []).append((row["size"], row["seconds"]))
+        for label, points in sorted(series.items()):
+            sizes, seconds = zip(*sorted(points))
+            style = {"lw": 2.5, "color": "k"} if label.startswith("relukit") else {}
+            ax.loglog(sizes, np.array(seconds) * 1e6, marker="o", label=label, **style)
+        ax.set_title(f"{function} (float32)")
+        ax.set_xlabel("elements")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("time per call (µs)")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
 plt.show()
