@@ -209,7 +209,7 @@ def relu(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0.0, b
     >>> x = np.array([-1, 2, -3], dtype=np.int32)
     >>> rk.relu(x, out=x)
     array([0, 2, 0], dtype=int32)
-    >>> rk.relu(-3.5)
+    >>> print(rk.relu(-3.5))  # a scalar in, a NumPy scalar out
     0.0
     """
     params = PLAIN if (negative_slope == 0.0 and max_value is None and threshold == 0.0) else (

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import NamedTuple, Optional
+
+import numpy as np
 
 
 class ReluParams(NamedTuple):
@@ -26,14 +29,11 @@ PLAIN = ReluParams()
 
 
 def _as_real(name: str, value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a real number, got {type(value).__name__} {value!r}"
-        ) from None
-    if isinstance(value, complex) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    # numbers.Real admits Python and NumPy ints and floats, but not strings,
+    # complex numbers or bools (a bool slope is almost surely a mistake).
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    number = float(value)
     if math.isnan(number):
         raise ValueError(f"{name} must not be NaN")
     return number

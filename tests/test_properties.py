@@ -1,0 +1,70 @@
+"""Property tests: every backend equals the reference on arbitrary arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from relukit import _registry
+
+from helpers import assert_matches_reference, reference
+
+float_dtypes = st.sampled_from([np.dtype(d) for d in _registry.FLOAT_DTYPES]).flatmap(
+    lambda d: st.sampled_from([d, d.newbyteorder(">" if np.little_endian else "<")])
+)
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=9)
+
+
+@st.composite
+def arrays(draw, dtype=None, shape=None):
+    """Arrays with NaN, inf, -0.0 and subnormals, seen through odd strides."""
+    dtype = draw(float_dtypes) if dtype is None else dtype
+    shape = draw(shapes) if shape is None else shape
+    base = draw(hnp.arrays(dtype, tuple(2 * s for s in shape), elements=hnp.from_dtype(dtype)))
+    steps = draw(st.lists(st.sampled_from([1, 2, -1, -2]), min_size=len(shape), max_size=len(shape)))
+    view = base[tuple(slice(None, None, step) for step in steps)]
+    return view[tuple(slice(0, s) for s in shape)]
+
+
+params = st.fixed_dictionaries(
+    {},
+    optional={
+        "negative_slope": st.floats(-2, 2, allow_nan=False),
+        "max_value": st.floats(0, 100, allow_nan=False),
+        "threshold": st.floats(-5, 5, allow_nan=False),
+    },
+)
+
+
+def _check(spec, inputs, kwargs, backend):
+    from relukit._params import make_params
+
+    p = make_params(**kwargs)
+    out = np.empty(inputs[-1].shape, dtype=inputs[0].dtype.newbyteorder("="))
+    spec.reference(*inputs, out, p)
+    result = spec.func(*inputs, backend=backend, **kwargs)
+    assert_matches_reference(result, out, plain=p.is_plain)
+
+
+@given(x=arrays(), kwargs=params, backend=st.sampled_from(_registry.CPU_BACKENDS))
+def test_relu_and_grad(x, kwargs, backend):
+    for name in ("relu", "relu_grad"):
+        _check(_registry.BY_NAME[name], (x,), kwargs, backend)
+
+
+@given(data=st.data(), kwargs=params, backend=st.sampled_from(_registry.CPU_BACKENDS))
+def test_backward(data, kwargs, backend):
+    x = data.draw(arrays())
+    dy = data.draw(arrays(shape=x.shape))
+    _check(_registry.BY_NAME["relu_backward"], (dy, x), kwargs, backend)
+
+
+@given(x=arrays(dtype=np.dtype(np.float32)), backend=st.sampled_from(_registry.CPU_BACKENDS))
+def test_relu_is_idempotent_and_nonnegative(x, backend):
+    spec = _registry.BY_NAME["relu"]
+    y = spec.func(x, backend=backend)
+    assert not (y < 0).any()
+    np.testing.assert_array_equal(spec.func(y, backend=backend), y)
+    np.testing.assert_array_equal(reference(spec, (x,), "plain"), y)

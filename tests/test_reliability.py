@@ -1,0 +1,173 @@
+"""Threads, fork, threading layers, read-only installs, import cost, huge arrays."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import relukit as rk
+from relukit import _numba
+
+SRC = Path(rk.__file__).resolve().parent.parent
+
+
+def run_python(code, env_extra=None, cwd=None, timeout=300):
+    env = {**os.environ, **(env_extra or {})}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_many_threads_at_once():
+    """Threads racing on large arrays: one gets the pool, the others run serially."""
+    size = (_numba.PARALLEL_MIN_BYTES // 4) * 8
+    x = np.random.default_rng(0).standard_normal(size).astype(np.float32)
+    expected = np.maximum(x, 0)
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def work():
+        try:
+            barrier.wait()
+            for _ in range(20):
+                np.testing.assert_array_equal(rk.relu(x), expected)
+                np.testing.assert_array_equal(rk.relu_grad(x), (x > 0).astype(np.float32))
+        except Exception as error:  # reported below, in the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert errors == []
+
+
+CONCURRENT = """
+    import threading, numpy as np, numba, relukit as rk
+    x = np.random.default_rng(0).standard_normal(2_000_000).astype(np.float32)
+    expected = np.maximum(x, 0)
+    rk.relu(x)  # starts the pool
+    bad = []
+    def work():
+        for _ in range(10):
+            if not np.array_equal(rk.relu(x), expected):
+                bad.append(1)
+    ts = [threading.Thread(target=work) for _ in range(6)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+    print("layer", numba.threading_layer(), "bad", len(bad))
+"""
+
+
+@pytest.mark.parametrize("layer", ["workqueue", "omp", "default"])
+def test_concurrent_calls_under_each_threading_layer(layer):
+    """The workqueue layer aborts the process on concurrent parallel calls."""
+    result = run_python(CONCURRENT, {"NUMBA_THREADING_LAYER": layer})
+    if layer == "omp" and "No threading layer could be loaded" in result.stderr:
+        pytest.skip("no OpenMP runtime for Numba on this machine")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "bad 0" in result.stdout
+
+
+FORK = """
+    import multiprocessing as mp, numpy as np, numba, relukit as rk
+    x = np.random.default_rng(0).standard_normal(2_000_000).astype(np.float32)
+    rk.relu(x)  # the parent starts the thread pool
+    print("layer", numba.threading_layer(), flush=True)
+    def child(q):
+        q.put(bool(np.array_equal(rk.relu(x), np.maximum(x, 0))))
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=child, args=(q,)) for _ in range(2)]
+    [p.start() for p in procs]
+    results = [q.get(timeout=120) for _ in procs]
+    [p.join(timeout=120) for p in procs]
+    print("children", results, [p.exitcode for p in procs])
+"""
+
+
+@pytest.mark.parametrize("layer", ["omp", "workqueue"])
+def test_fork_after_parallel_use(layer):
+    """GNU OpenMP aborts a forked child that enters a parallel region."""
+    result = run_python(FORK, {"NUMBA_THREADING_LAYER": layer}, timeout=300)
+    if layer == "omp" and "No threading layer could be loaded" in result.stderr:
+        pytest.skip("no OpenMP runtime for Numba on this machine")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "children [True, True] [0, 0]" in result.stdout
+
+
+def test_fork_context_in_this_process():
+    x = np.random.default_rng(1).standard_normal(1_000_000).astype(np.float32)
+    rk.relu(x)
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        results = pool.map(rk.relu_grad, [x, -x])
+    np.testing.assert_array_equal(results[0], (x > 0).astype(np.float32))
+    np.testing.assert_array_equal(results[1], (-x > 0).astype(np.float32))
+
+
+def test_import_loads_no_backend():
+    result = run_python(
+        """
+        import sys, relukit
+        print(sorted(m for m in ("numba", "cupy", "dask", "llvmlite") if m in sys.modules))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_read_only_install(tmp_path):
+    """No writable cache anywhere: Numba compiles in memory and relukit works."""
+    package = tmp_path / "site" / "relukit"
+    shutil.copytree(SRC / "relukit", package, ignore=shutil.ignore_patterns("__pycache__"))
+    # Numba's cache needs package/__pycache__ or a user cache folder; make
+    # both impossible to create (a file where a folder must go), which
+    # works even for root, who ignores permission bits.
+    (package / "__pycache__").write_text("not a folder")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    env = {
+        "NUMBA_CACHE_DIR": "",
+        "HOME": str(blocker),
+        "XDG_CACHE_HOME": str(blocker / "cache"),
+        "PYTHONPATH": str(tmp_path / "site"),
+    }
+    code = """
+        import numpy as np, relukit as rk
+        x = np.linspace(-1, 1, 1_000_001, dtype=np.float32)
+        assert np.array_equal(rk.relu(x), np.maximum(x, 0))
+        assert np.array_equal(rk.relu_grad(x), (x > 0).astype(np.float32))
+        print("ok", rk.__file__)
+    """
+    full_env = {**os.environ, **env}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ok" in result.stdout and str(tmp_path) in result.stdout
+
+
+@pytest.mark.slow
+def test_more_than_2_31_elements():
+    n = 2**31 + 77
+    x = np.empty(n, dtype=np.int8)
+    x[:] = -3
+    x[-5:] = [1, -1, 2, -2, 3]
+    y = rk.relu(x)
+    assert y[0] == 0 and y[2**31] == 0
+    np.testing.assert_array_equal(y[-5:], [1, 0, 2, 0, 3])
+    assert int(y.sum(dtype=np.int64)) == 6
+    rk.relu(x, out=x)
+    np.testing.assert_array_equal(x[-5:], [1, 0, 2, 0, 3])
+    assert int(x[: 2**31 + 72].max()) == 0
