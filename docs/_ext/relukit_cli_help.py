@@ -16,7 +16,7 @@ from docutils.parsers.rst import Directive
 def help_text(args):
     """The help of ``python -m relukit *args``, or None when there is no CLI."""
     # A fixed width keeps argparse's wrapping the same on every machine.
-    env = dict(os.environ, COLUMNS="88")
+    env = dict(os.environ, COLUMNS="76")
     result = subprocess.run(
         [sys.executable, "-m", "relukit", *args, "--help"],
         capture_output=True,

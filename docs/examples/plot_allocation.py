@@ -19,6 +19,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import relukit as rk
+from relukit._bench import machine_description
+
+machine = machine_description()
+print(f"{machine['cpu']}, {machine['cores']} cores, numba threads: {machine['numba_threads']}, "
+      f"{machine['date']}")
 
 n = 10_000_000
 x = np.random.default_rng(0).standard_normal(n, dtype=np.float32)

@@ -16,8 +16,6 @@ bench``.
 # The machine
 # -----------
 # Timings describe the machine that built these pages, printed here.
-import os
-import platform
 import time
 
 import matplotlib.pyplot as plt
@@ -25,13 +23,14 @@ import numba
 import numpy as np
 
 import relukit as rk
+from relukit._bench import machine_description
 from relukit._peers import all_peers
 from relukit._registry import BENCH_SIZES, FUNCTIONS
 
 DTYPE = np.dtype(np.float32)
-print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-      f"numba threads: {numba.get_num_threads()}, numpy {np.__version__}, "
-      f"relukit {rk.__version__}, {time.strftime('%Y-%m-%d')}")
+machine = machine_description()
+print(f"{machine['cpu']}, {machine['cores']} cores, numba threads: {machine['numba_threads']}, "
+      f"numpy {machine['numpy']}, relukit {rk.__version__}, {machine['date']}")
 
 
 # %%
