@@ -1,0 +1,1 @@
+"""asv suites for relukit: see docs/user_guide/benchmarking.rst."""
