@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# asv smoke test: the benchmark suites import, every benchmark runs once
+# against the working tree (already installed by .ci/run), nothing is saved.
+# A benchmark that raises fails CI; a suite that cannot run here (no GPU,
+# no torch) reports "skipped" and passes.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+python -m pip install --quiet -e ".[asv]"
+cd asv_bench
+# asv asks for a machine description on first use; a CI machine needs no name.
+python -m asv machine --yes > /dev/null
+python -m asv check --python=same
+python -m asv run --python=same --quick --dry-run --show-stderr
