@@ -73,9 +73,17 @@ def wait_for(port: int, timeout: float = 10.0) -> None:
 def shoot(chromium: str, url: str, out: Path, height: int, width: int) -> None:
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-             f"--window-size={width},{height}", f"--screenshot={out}", url],
-            check=True, capture_output=True, timeout=120,
+            [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                f"--screenshot={out}",
+                url,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
 
 
@@ -87,9 +95,14 @@ def main(argv=None) -> int:
     parser.add_argument("pages", nargs="*", help="pages relative to --html (default: a fixed set)")
     args = parser.parse_args(argv)
 
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
     if chromium is None:
-        print("chromium not found: install Debian's chromium package or set $CHROMIUM", file=sys.stderr)
+        print(
+            "chromium not found: install Debian's chromium package or set $CHROMIUM",
+            file=sys.stderr,
+        )
         return 2
     if not (args.html / "index.html").exists():
         print(f"no built site in {args.html}: run sphinx-build first", file=sys.stderr)
@@ -99,9 +112,18 @@ def main(argv=None) -> int:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-         "--directory", str(args.html)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(args.html),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for(port)

@@ -20,8 +20,16 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "_static" / "relukit_thumb.
 def main():
     fig, ax = plt.subplots(figsize=(3.2, 2.24), dpi=100)
     ax.plot([-1, 0, 1], [0, 0, 1], color="#1f77b4", lw=6, solid_capstyle="round")
-    ax.text(0.5, 0.06, "text only", ha="center", va="center", fontsize=14, color="0.45",
-            transform=ax.transAxes)
+    ax.text(
+        0.5,
+        0.06,
+        "text only",
+        ha="center",
+        va="center",
+        fontsize=14,
+        color="0.45",
+        transform=ax.transAxes,
+    )
     ax.set_xlim(-1.2, 1.2)
     ax.set_ylim(-0.55, 1.1)
     ax.axis("off")

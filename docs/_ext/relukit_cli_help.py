@@ -38,7 +38,11 @@ class RelukitHelp(Directive):
         text = help_text(args)
         if text is None:
             command = " ".join(["python -m relukit", *args])
-            return [nodes.paragraph(text=f"{command} is not available in the relukit this page was built with.")]
+            return [
+                nodes.paragraph(
+                    text=f"{command} is not available in the relukit this page was built with."
+                )
+            ]
         block = nodes.literal_block(text, text)
         block["language"] = "text"
         return [block]

@@ -12,6 +12,7 @@ preallocated array, and in place) next to ``np.maximum`` with and without
 # %%
 # The variants
 # ------------
+import os
 import time
 import tracemalloc
 
@@ -22,8 +23,12 @@ import relukit as rk
 from relukit._bench import machine_description
 
 machine = machine_description()
-print(f"{machine['cpu']}, {machine['cores']} cores, numba threads: {machine['numba_threads']}, "
-      f"{machine['date']}")
+print(
+    f"{machine['cpu']}, {machine['cores']} cores, "
+    f"numba threads: {machine['numba_threads']}, {machine['date']}"
+)
+# Other programs share the cores: the load average says how much.
+print("load average (1, 5, 15 min): %.1f %.1f %.1f" % os.getloadavg())
 
 n = 10_000_000
 x = np.random.default_rng(0).standard_normal(n, dtype=np.float32)
@@ -66,7 +71,10 @@ def peak_bytes(call):
 times = {label: best_time(call) for label, call in variants.items()}
 peaks = {label: peak_bytes(call) for label, call in variants.items()}
 for label in variants:
-    print(f"{label:26s} {times[label] * 1e3:7.2f} ms  {peaks[label] / 2**20:6.1f} MiB")
+    print(
+        f"{label:26s} {times[label] * 1e3:7.2f} ms  "
+        f"{peaks[label] / 2**20:6.1f} MiB"
+    )
 
 # %%
 # Plot them

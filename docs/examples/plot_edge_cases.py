@@ -54,9 +54,11 @@ if torch is not None:
 
     forward["torch.relu"] = lambda a: torch.relu(torch.from_numpy(a)).numpy()
     gradient["torch autograd"] = torch_grad
-    backward["torch threshold_backward"] = lambda d, a: torch.ops.aten.threshold_backward(
-        torch.from_numpy(d), torch.from_numpy(a), 0
-    ).numpy()
+    backward["torch threshold_backward"] = (
+        lambda d, a: torch.ops.aten.threshold_backward(
+            torch.from_numpy(d), torch.from_numpy(a), 0
+        ).numpy()
+    )
 
 try:
     import jax
@@ -66,8 +68,12 @@ if jax is not None:
     # Without x64, JAX would silently compute these float64 inputs in float32.
     jax.config.update("jax_enable_x64", True)
     forward["jax.nn.relu"] = lambda a: np.asarray(jax.nn.relu(a))
-    gradient["jax.grad"] = lambda a: np.asarray(jax.vmap(jax.grad(jax.nn.relu))(a))
-    backward["jax.vjp"] = lambda d, a: np.asarray(jax.vjp(jax.nn.relu, a)[1](d)[0])
+    gradient["jax.grad"] = lambda a: np.asarray(
+        jax.vmap(jax.grad(jax.nn.relu))(a)
+    )
+    backward["jax.vjp"] = lambda d, a: np.asarray(
+        jax.vjp(jax.nn.relu, a)[1](d)[0]
+    )
 
 print("torch:", torch.__version__ if torch else "not installed")
 print("jax:", jax.__version__ if jax else "not installed")
@@ -91,7 +97,10 @@ with np.errstate(invalid="ignore"):
     sections = [
         ("relu(x)", {k: f(x.copy()) for k, f in forward.items()}),
         ("relu_grad(x)", {k: f(x.copy()) for k, f in gradient.items()}),
-        ("backward, dy = inf", {k: f(dy.copy(), x.copy()) for k, f in backward.items()}),
+        (
+            "backward, dy = inf",
+            {k: f(dy.copy(), x.copy()) for k, f in backward.items()},
+        ),
     ]
 rows, labels, groups = [], [], []
 for title, results in sections:
@@ -113,7 +122,10 @@ colours = []
 for group, row in zip(groups, rows):
     reference.setdefault(group, row)
     colours.append(
-        ["#f6b26b" if cell != ref else "white" for cell, ref in zip(row, reference[group])]
+        [
+            "#f6b26b" if cell != ref else "white"
+            for cell, ref in zip(row, reference[group])
+        ]
     )
 
 fig, ax = plt.subplots(figsize=(11, 0.3 * len(rows) + 0.9))
@@ -129,6 +141,8 @@ table = ax.table(
 )
 table.auto_set_font_size(False)
 table.set_fontsize(9)
-ax.set_title("Same inputs, different answers (orange: differs from relukit)", loc="left")
+ax.set_title(
+    "Same inputs, different answers (orange: differs from relukit)", loc="left"
+)
 fig.tight_layout()
 plt.show()

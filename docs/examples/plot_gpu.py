@@ -45,7 +45,11 @@ def measure_here():
 
 
 def committed():
-    here = Path(__file__).resolve() if "__file__" in globals() else Path.cwd() / "x"
+    here = (
+        Path(__file__).resolve()
+        if "__file__" in globals()
+        else Path.cwd() / "x"
+    )
     docs = next((p for p in here.parents if p.name == "docs"), None)
     if docs is None:
         return []
@@ -55,8 +59,14 @@ def committed():
             continue
         record = json.loads(path.read_text())
         card = record.get("gpu", {}).get("name", "unknown GPU")
-        source = f"docs/{path.relative_to(docs).as_posix()}, {record.get('date', 'undated')}"
-        found.append((f"{card}; {source}; {record.get('command', '')}", record.get("rows", [])))
+        where = path.relative_to(docs).as_posix()
+        source = f"docs/{where}, {record.get('date', 'undated')}"
+        found.append(
+            (
+                f"{card}; {source}; {record.get('command', '')}",
+                record.get("rows", []),
+            )
+        )
     return found
 
 
@@ -67,8 +77,10 @@ measurements = measure_here() if gpu["available"] else committed()
 # --------------------
 # One panel per function, float32, time per call against size.
 if not measurements:
-    print("No CUDA device here and no GPU measurements committed under docs/: "
-          "GPU performance is not measured in this build, so there is no figure.")
+    print(
+        "No CUDA device here and no GPU measurements committed under docs/: "
+        "GPU performance is not measured in this build, so there is no figure."
+    )
 functions = ("relu", "relu_grad", "relu_backward")
 for title, rows in measurements:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharey=True)
@@ -76,11 +88,23 @@ for title, rows in measurements:
         series = {}
         for row in rows:
             if row["function"] == function and row["dtype"] == "float32":
-                series.setdefault(row["label"], []).append((row["size"], row["seconds"]))
+                series.setdefault(row["label"], []).append(
+                    (row["size"], row["seconds"])
+                )
         for label, points in sorted(series.items()):
             sizes, seconds = zip(*sorted(points))
-            style = {"lw": 2.5, "color": "k"} if label.startswith("relukit") else {}
-            ax.loglog(sizes, np.array(seconds) * 1e6, marker="o", label=label, **style)
+            style = (
+                {"lw": 2.5, "color": "k"}
+                if label.startswith("relukit")
+                else {}
+            )
+            ax.loglog(
+                sizes,
+                np.array(seconds) * 1e6,
+                marker="o",
+                label=label,
+                **style,
+            )
         ax.set_title(f"{function} (float32)")
         ax.set_xlabel("elements")
         ax.grid(True, which="both", alpha=0.3)

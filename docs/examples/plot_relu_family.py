@@ -35,12 +35,17 @@ for name, params in PARAMETER_SETS.items():
 # The gradient is piecewise constant; a vertical jump marks each kink. At a
 # kink relukit takes the lower piece's value (0 at ``x == 0`` for plain
 # ReLU, ``negative_slope`` at ``x == threshold``, 0 at ``x == max_value``).
-fig, axes = plt.subplots(2, len(curves), figsize=(3.0 * len(curves), 5.2), sharex=True)
+fig, axes = plt.subplots(
+    2, len(curves), figsize=(3.0 * len(curves), 5.2), sharex=True
+)
 for column, (name, (y, g)) in enumerate(curves.items()):
     top, bottom = axes[0, column], axes[1, column]
     top.plot(x, y, color="C0")
     bottom.plot(x, g, color="C3", drawstyle="steps-post")
-    args = "\n".join(f"{k}={v}" for k, v in PARAMETER_SETS[name].items()) or "defaults"
+    args = (
+        "\n".join(f"{k}={v}" for k, v in PARAMETER_SETS[name].items())
+        or "defaults"
+    )
     top.set_title(f"{name}\n{args}", fontsize=9)
     for ax in (top, bottom):
         ax.axhline(0, color="0.8", lw=0.8, zorder=0)

@@ -73,7 +73,12 @@ def loss_and_grads(params, X, t):
 params = init()
 _, grads = loss_and_grads(params, X, labels)
 eps = 1e-6
-for name, index in [("W1", (0, 3)), ("W1", (1, 7)), ("b1", (5,)), ("W2", (2, 0))]:
+for name, index in [
+    ("W1", (0, 3)),
+    ("W1", (1, 7)),
+    ("b1", (5,)),
+    ("W2", (2, 0)),
+]:
     saved = params[name][index]
     params[name][index] = saved + eps
     plus, _ = loss_and_grads(params, X, labels)
@@ -81,7 +86,10 @@ for name, index in [("W1", (0, 3)), ("W1", (1, 7)), ("b1", (5,)), ("W2", (2, 0))
     minus, _ = loss_and_grads(params, X, labels)
     params[name][index] = saved
     numeric = (plus - minus) / (2 * eps)
-    print(f"{name}{list(index)}: analytic {grads[name][index]:+.8f}, numeric {numeric:+.8f}")
+    print(
+        f"{name}{list(index)}: analytic {grads[name][index]:+.8f}, "
+        f"numeric {numeric:+.8f}"
+    )
 
 # %%
 # Train
@@ -115,7 +123,9 @@ left.set_title("Training loss")
 left.grid(True, which="both", alpha=0.3)
 right.contourf(gx, gy, grid_p, levels=20, cmap="RdBu_r", alpha=0.6)
 right.contour(gx, gy, grid_p, levels=[0.5], colors="k")
-right.scatter(X[:, 0], X[:, 1], c=labels.ravel(), cmap="RdBu_r", edgecolors="k", s=14)
+right.scatter(
+    X[:, 0], X[:, 1], c=labels.ravel(), cmap="RdBu_r", edgecolors="k", s=14
+)
 right.set_title(f"Decision boundary (accuracy {accuracy:.1%})")
 right.set_aspect("equal")
 fig.tight_layout()
