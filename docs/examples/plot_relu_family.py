@@ -33,10 +33,11 @@ for name, params in PARAMETER_SETS.items():
 # Plot the function and its gradient
 # ----------------------------------
 # The gradient is piecewise constant; a vertical jump marks each kink. At a
-# kink relukit takes the lower piece's value (0 at ``x == 0`` for plain
-# ReLU, ``negative_slope`` at ``x == threshold``, 0 at ``x == max_value``).
+# kink relukit takes the value of the piece outside the linear one (0 at
+# ``x == 0`` for plain ReLU, ``negative_slope`` at ``x == threshold``, 0 at
+# ``x == max_value``).
 fig, axes = plt.subplots(
-    2, len(curves), figsize=(3.0 * len(curves), 5.2), sharex=True
+    2, len(curves), figsize=(2.6 * len(curves), 6.0), sharex=True
 )
 for column, (name, (y, g)) in enumerate(curves.items()):
     top, bottom = axes[0, column], axes[1, column]

@@ -140,7 +140,7 @@ for spec in FUNCTIONS:
 # From 256 KiB of output relukit runs on Numba's thread pool: when other
 # programs keep the cores busy (see the load average above), those calls
 # wait for a core, and the sizes in between caches and memory can suffer.
-fig, axes = plt.subplots(1, len(FUNCTIONS), figsize=(13, 4.2), sharey=True)
+fig, axes = plt.subplots(1, len(FUNCTIONS), figsize=(12, 5), sharey=True)
 for ax, spec in zip(axes, FUNCTIONS):
     for label, per_element in results[spec.name].items():
         if label == "floor":
