@@ -34,10 +34,11 @@ def make_array(shape, dtype, layout, seed=0):
         if size:  # the extremes of the type, where a sign test could overflow
             values[: min(size, 2)] = np.array([info.min, info.max], dtype=dtype)[: min(size, 2)]
     parent = values.astype(dtype).reshape(parent_shape)
+    # copy(order=...) keeps 0-d arrays 0-d (np.ascontiguousarray would not).
     if layout == "C":
-        return np.ascontiguousarray(parent)
+        return parent.copy(order="C")
     if layout == "F":
-        return np.asfortranarray(parent)
+        return parent.copy(order="F")
     if layout == "strided":
         return parent[..., ::2] if shape else parent
     if layout == "reversed":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backends
+from . import _backends, _fastpath
 from ._params import PLAIN, make_params
 
 _FLOAT_SIZES = (2, 4, 8)
@@ -119,6 +119,16 @@ def _call(func, inputs, out, params, backend, result_dtype_of):
     return out[()] if unwrap else out
 
 
+def _is_plain(negative_slope, max_value, threshold):
+    return negative_slope == 0.0 and max_value is None and threshold == 0.0
+
+
+def _params(negative_slope, max_value, threshold):
+    if _is_plain(negative_slope, max_value, threshold):
+        return PLAIN
+    return make_params(negative_slope, max_value, threshold)
+
+
 def _x_dtype(inputs):
     return inputs[-1].dtype
 
@@ -212,9 +222,15 @@ def relu(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0.0, b
     >>> print(rk.relu(-3.5))  # a scalar in, a NumPy scalar out
     0.0
     """
-    params = PLAIN if (negative_slope == 0.0 and max_value is None and threshold == 0.0) else (
-        make_params(negative_slope, max_value, threshold)
-    )
+    if out is None and backend is None and type(x) is np.ndarray and _is_plain(
+        negative_slope, max_value, threshold
+    ):
+        kernel = _fastpath.relu.get(x.dtype)
+        if kernel is not None and 0 < x.size <= _fastpath.MAX_SIZE and x.flags.c_contiguous:
+            y = np.empty(x.shape, x.dtype)
+            kernel(x, y)
+            return y
+    params = _params(negative_slope, max_value, threshold)
     return _call("relu", [x], out, params, backend, _x_dtype)
 
 
@@ -269,9 +285,15 @@ def relu_grad(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0
     >>> rk.relu_grad(np.array([-1.0, 3.0, 7.0]), negative_slope=0.1, max_value=6.0)
     array([0.1, 1. , 0. ])
     """
-    params = PLAIN if (negative_slope == 0.0 and max_value is None and threshold == 0.0) else (
-        make_params(negative_slope, max_value, threshold)
-    )
+    if out is None and backend is None and type(x) is np.ndarray and _is_plain(
+        negative_slope, max_value, threshold
+    ):
+        kernel = _fastpath.relu_grad.get(x.dtype)
+        if kernel is not None and 0 < x.size <= _fastpath.MAX_SIZE and x.flags.c_contiguous:
+            g = np.empty(x.shape, x.dtype)
+            kernel(x, g)
+            return g
+    params = _params(negative_slope, max_value, threshold)
     return _call("relu_grad", [x], out, params, backend, _x_dtype)
 
 
@@ -338,7 +360,24 @@ def relu_backward(
     >>> rk.relu_backward(dy, rk.relu(x))  # the forward output works too
     array([ 0.,  0., 10., inf])
     """
-    params = PLAIN if (negative_slope == 0.0 and max_value is None and threshold == 0.0) else (
-        make_params(negative_slope, max_value, threshold)
-    )
+    if (
+        out is None
+        and backend is None
+        and type(x) is np.ndarray
+        and type(dy) is np.ndarray
+        and _is_plain(negative_slope, max_value, threshold)
+    ):
+        kernel = _fastpath.relu_backward.get(x.dtype)
+        if (
+            kernel is not None
+            and dy.dtype == x.dtype
+            and dy.shape == x.shape
+            and 0 < x.size <= _fastpath.MAX_SIZE
+            and x.flags.c_contiguous
+            and dy.flags.c_contiguous
+        ):
+            dx = np.empty(x.shape, x.dtype)
+            kernel(dy, x, dx)
+            return dx
+    params = _params(negative_slope, max_value, threshold)
     return _call("relu_backward", [dy, x], out, params, backend, _dy_dtype)

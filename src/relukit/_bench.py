@@ -180,7 +180,7 @@ def format_table(rows):
     for row in rows:
         groups.setdefault((row.function, row.size, row.dtype), []).append(row)
     for (function, size, dtype), group in groups.items():
-        base = next((r for r in group if r.label == "relukit"), None)
+        base = next((r for r in group if r.ours and "out=" not in r.label and "[numpy]" not in r.label), None)
         lines.append(f"\n{function}  n={size:.0e}  {dtype}")
         lines.append(f"  {'implementation':34s} {'median':>11s} {'GB/s':>8s} {'relukit speed-up':>17s}")
         for r in group:

@@ -114,6 +114,10 @@ def _format(info: dict) -> str:
         lines.append("gpu")
         lines.append(f"  device    {gpu['device']}: {gpu['name']}")
         lines.append(f"  memory    {gpu['memory_gib']} GiB ({gpu['free_gib']} GiB free)")
+        lines.append(
+            f"  arch      compute {gpu['compute_capability']}, {gpu['multiprocessors']} SMs, "
+            f"L2 {gpu['l2_cache_mib']} MiB"
+        )
         lines.append(f"  cuda      runtime {gpu['cuda_runtime']}, driver {gpu['cuda_driver']}")
         lines.append(f"  cupy      {gpu['cupy']}")
     else:

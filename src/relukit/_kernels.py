@@ -234,3 +234,24 @@ def binary_parallel(kernel, dy, x, out, slope, cap, thresh, mode, chunks):
     for c in prange(chunks):
         lo, hi = c * n // chunks, (c + 1) * n // chunks
         binary_range(kernel, dy, x, out, slope, cap, thresh, lo, hi, mode)
+
+
+# --- the small-call fast path (see relukit._fastpath) ----------------------
+
+
+@jit()
+def relu_small(x, out):
+    """Plain ReLU of a C-contiguous array of any shape, serially."""
+    relu_plain(x.reshape(x.size), out.reshape(out.size), 0.0, 0.0, 0.0)
+
+
+@jit()
+def grad_small(x, out):
+    """Plain ReLU gradient of a C-contiguous array of any shape, serially."""
+    grad_plain(x.reshape(x.size), out.reshape(out.size), 0.0, 0.0, 0.0)
+
+
+@jit()
+def backward_small(dy, x, out):
+    """Plain ReLU backward of C-contiguous arrays of any shape, serially."""
+    backward_plain(dy.reshape(dy.size), x.reshape(x.size), out.reshape(out.size), 0.0, 0.0, 0.0)

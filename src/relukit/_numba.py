@@ -24,6 +24,7 @@ import threading
 import numba
 import numpy as np
 
+from . import _fastpath
 from . import _kernels as K
 from ._params import ReluParams
 
@@ -46,6 +47,14 @@ def _after_fork_in_child():
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# float16 needs its bit-pattern kernels, so it is left to the general path.
+for _name in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
+    _fastpath.relu[np.dtype(_name)] = K.relu_small
+    if np.dtype(_name).kind == "f":
+        _fastpath.relu_grad[np.dtype(_name)] = K.grad_small
+        _fastpath.relu_backward[np.dtype(_name)] = K.backward_small
 
 
 def threads_for(nbytes: int) -> int:
