@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Benchmark every commit on main that changed the package and has the
+# Benchmark the commits on main that changed the package and have the
 # registry the suites read (older commits would only report "skipped"),
-# skipping commits this machine already has results for. Run from anywhere;
-# extra arguments go to `asv run` (e.g. -b TimeRelu).
-# Run `asv machine --yes --machine NAME` once first (see benchmarking.rst).
+# skipping commits that MACHINE already has results for.
+#
+#   bash tools/asv_history.sh MACHINE [asv run options, e.g. --steps 5 or -b TimeRelu]
+#
+# MACHINE must exist in ~/.asv-machine.json (asv machine --yes --machine
+# MACHINE). It is passed explicitly: with several machines in that file, asv
+# would otherwise file the results under the host name.
 set -euo pipefail
+machine=${1:?usage: tools/asv_history.sh MACHINE [asv run options]}
+shift
 cd "$(dirname "$0")/../asv_bench"
 hashes=$(mktemp)
 trap 'rm -f "$hashes"' EXIT
-# Commits that touch src/, newest first, stopping at the one that added the
-# registry.
+# Newest first, stopping at the commit that added the registry.
 git rev-list --first-parent main -- ../src \
     | while read -r commit; do
         git cat-file -e "$commit:src/relukit/_registry.py" 2>/dev/null || break
         echo "$commit"
     done > "$hashes"
-echo "benchmarking $(wc -l < "$hashes") commit(s) of main that changed src/"
-python -m asv run --skip-existing-commits "$@" "HASHFILE:$hashes"
+echo "$(wc -l < "$hashes") commit(s) of main changed src/ since the registry"
+python -m asv run --machine "$machine" --skip-existing-commits "$@" "HASHFILE:$hashes"
