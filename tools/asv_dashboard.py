@@ -145,7 +145,7 @@ def publish() -> None:
 
 @contextlib.contextmanager
 def serving(port: int = 0):
-    """An HTTP server on 127.0.0.1 for ``html/`` (the dashboard cannot load its JSON from file://)."""
+    """Serve ``html/`` on 127.0.0.1: from file:// the dashboard cannot load its JSON."""
     handler = functools.partial(QuietHandler, directory=str(HTML))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -186,15 +186,15 @@ def chromium(*args: str) -> str:
 
 def commits_in_graph(benchmark: str) -> int:
     """The most commits with a value in any of ``benchmark``'s published graphs."""
+    def measured(value):
+        # A parametrized benchmark has one value per parameter combination.
+        values = value if isinstance(value, list) else [value]
+        return any(v is not None for v in values)
+
     best = 0
     for graph in (HTML / "graphs").rglob(f"{benchmark}.json"):
         points = json.loads(graph.read_text())
-        with_value = {
-            revision
-            for revision, value in points
-            if value is not None and (not isinstance(value, list) or any(v is not None for v in value))
-        }
-        best = max(best, len(with_value))
+        best = max(best, len({revision for revision, value in points if measured(value)}))
     return best
 
 

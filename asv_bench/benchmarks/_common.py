@@ -30,10 +30,6 @@ except ImportError:  # a commit from before the registry
 MISSING = "(no registry)"
 
 
-def _pick(values):
-    return list(values) if registry is not None else [MISSING]
-
-
 if registry is not None:
     FUNCTIONS = [spec.name for spec in registry.FUNCTIONS]
     # The ends of the registry's sweep: call overhead (1e3) and memory bound

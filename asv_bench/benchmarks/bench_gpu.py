@@ -5,7 +5,16 @@ or relukit's CuPy backend is missing. Kernel launches return before the
 GPU is done, so every timed call ends by synchronizing the device.
 """
 
-from ._common import DTYPES, FUNCTIONS, PARAMETER_SETS, SIZES, Prepared, keyword_arguments, registry, spec_of
+from ._common import (
+    DTYPES,
+    FUNCTIONS,
+    PARAMETER_SETS,
+    SIZES,
+    Prepared,
+    keyword_arguments,
+    registry,
+    spec_of,
+)
 
 # 1e8 elements too: the size where a GPU pays off.
 GPU_SIZES = [*SIZES, max(registry.BENCH_SIZES_FULL)] if registry is not None else SIZES
@@ -26,7 +35,7 @@ def _cupy_or_skip():
 
 def _device_inputs(cupy, arity, size, dtype):
     rng = cupy.random.default_rng(20240601)
-    return [(rng.standard_normal(size, dtype="float64") * 4.0).astype(dtype) for _ in range(arity)]
+    return [(rng.standard_normal(size) * 4.0).astype(dtype) for _ in range(arity)]
 
 
 class _Gpu(Prepared):
