@@ -222,11 +222,17 @@ def relu(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0.0, b
     >>> print(rk.relu(-3.5))  # a scalar in, a NumPy scalar out
     0.0
     """
-    if out is None and backend is None and type(x) is np.ndarray and _is_plain(
-        negative_slope, max_value, threshold
+    if (
+        type(x) is np.ndarray
+        and out is None
+        and backend is None
+        and max_value is None
+        and negative_slope == 0.0
+        and threshold == 0.0
     ):
-        kernel = _fastpath.relu.get(x.dtype)
-        if kernel is not None and 0 < x.size <= _fastpath.MAX_SIZE and x.flags.c_contiguous:
+        slots = _fastpath.relu.get(x.dtype)
+        if slots is not None and 0 < x.size <= _fastpath.MAX_SIZE and x.flags.c_contiguous:
+            kernel = slots[x.ndim] or slots.fill(x.ndim)
             y = np.empty(x.shape, x.dtype)
             kernel(x, y)
             return y
@@ -285,11 +291,17 @@ def relu_grad(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0
     >>> rk.relu_grad(np.array([-1.0, 3.0, 7.0]), negative_slope=0.1, max_value=6.0)
     array([0.1, 1. , 0. ])
     """
-    if out is None and backend is None and type(x) is np.ndarray and _is_plain(
-        negative_slope, max_value, threshold
+    if (
+        type(x) is np.ndarray
+        and out is None
+        and backend is None
+        and max_value is None
+        and negative_slope == 0.0
+        and threshold == 0.0
     ):
-        kernel = _fastpath.relu_grad.get(x.dtype)
-        if kernel is not None and 0 < x.size <= _fastpath.MAX_SIZE and x.flags.c_contiguous:
+        slots = _fastpath.relu_grad.get(x.dtype)
+        if slots is not None and 0 < x.size <= _fastpath.MAX_SIZE and x.flags.c_contiguous:
+            kernel = slots[x.ndim] or slots.fill(x.ndim)
             g = np.empty(x.shape, x.dtype)
             kernel(x, g)
             return g
@@ -365,17 +377,20 @@ def relu_backward(
         and backend is None
         and type(x) is np.ndarray
         and type(dy) is np.ndarray
-        and _is_plain(negative_slope, max_value, threshold)
+        and max_value is None
+        and negative_slope == 0.0
+        and threshold == 0.0
     ):
-        kernel = _fastpath.relu_backward.get(x.dtype)
+        slots = _fastpath.relu_backward.get(x.dtype)
         if (
-            kernel is not None
+            slots is not None
             and dy.dtype == x.dtype
             and dy.shape == x.shape
             and 0 < x.size <= _fastpath.MAX_SIZE
             and x.flags.c_contiguous
             and dy.flags.c_contiguous
         ):
+            kernel = slots[x.ndim] or slots.fill(x.ndim)
             dx = np.empty(x.shape, x.dtype)
             kernel(dy, x, dx)
             return dx

@@ -2,10 +2,15 @@
 
 At 1e3 elements the Python work around a kernel (validation, dispatch,
 allocation) is the whole cost of a call, so ``relukit._api`` first checks
-for the plainest case: one C-contiguous NumPy array of a native dtype that
-is in these tables, default parameters, no ``out``, automatic backend. The
-tables are empty until the Numba backend loads and fills them; a dtype
-absent from them takes the general path.
+for the plainest case: C-contiguous NumPy arrays of a native dtype that is
+in these tables, default parameters, no ``out``, automatic backend. It then
+calls the compiled kernel's entry point directly, skipping Numba's
+argument-type dispatch (a third of the remaining cost); that is safe only
+because the table is keyed by the exact dtype and dimension the kernel was
+compiled for, and the caller has checked the layout.
+
+The tables are empty until the Numba backend loads and registers its
+kernels; a dtype absent from them takes the general path.
 """
 
 #: Arrays up to this many elements take the fast path; larger ones go
@@ -13,8 +18,25 @@ absent from them takes the general path.
 #: can use the thread pool.
 MAX_SIZE = 1 << 15
 
-#: dtype -> ``kernel(x, out)`` for relu and relu_grad; ``kernel(dy, x, out)``
-#: for relu_backward (dy and x of that same dtype).
+#: Most dimensions NumPy allows (entries beyond compile nothing).
+_MAX_NDIM = 64
+
+
+class Slots(list):
+    """Entry points of one kernel for one dtype, indexed by ``ndim``."""
+
+    def __init__(self, compile_for):
+        super().__init__([None] * (_MAX_NDIM + 1))
+        self._compile_for = compile_for
+
+    def fill(self, ndim):
+        """Compile (or load from cache) the kernel for ``ndim`` dimensions."""
+        self[ndim] = self._compile_for(ndim)
+        return self[ndim]
+
+
+#: dtype -> Slots of ``kernel(x, out)`` for relu and relu_grad, and of
+#: ``kernel(dy, x, out)`` for relu_backward (dy and x of that dtype).
 relu: dict = {}
 relu_grad: dict = {}
 relu_backward: dict = {}

@@ -49,12 +49,24 @@ def _after_fork_in_child():
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _entry_points(kernel, dtype, arity):
+    """Slots of ``kernel``'s entry points for C-contiguous ``dtype`` arrays."""
+    element = numba.from_dtype(dtype)
+
+    def compile_for(ndim):
+        array = numba.types.Array(element, ndim, "C")
+        return kernel.compile((array,) * (arity + 1))
+
+    return _fastpath.Slots(compile_for)
+
+
 # float16 needs its bit-pattern kernels, so it is left to the general path.
 for _name in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
-    _fastpath.relu[np.dtype(_name)] = K.relu_small
-    if np.dtype(_name).kind == "f":
-        _fastpath.relu_grad[np.dtype(_name)] = K.grad_small
-        _fastpath.relu_backward[np.dtype(_name)] = K.backward_small
+    _dtype = np.dtype(_name)
+    _fastpath.relu[_dtype] = _entry_points(K.relu_small, _dtype, 1)
+    if _dtype.kind == "f":
+        _fastpath.relu_grad[_dtype] = _entry_points(K.grad_small, _dtype, 1)
+        _fastpath.relu_backward[_dtype] = _entry_points(K.backward_small, _dtype, 2)
 
 
 def threads_for(nbytes: int) -> int:
