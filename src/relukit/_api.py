@@ -109,13 +109,14 @@ def _call(func, inputs, out, params, backend, result_dtype_of):
     x = inputs[-1]
     dtype = result_dtype_of(inputs).newbyteorder("=")
     unwrap = False
-    if out is None:
+    fresh = out is None
+    if fresh:
         out = module.xp.empty_like(x, dtype=dtype)
         unwrap = library == "numpy" and x.ndim == 0
     else:
         _check_out(func, out, x.shape, dtype, library)
         inputs = _detach_inputs(inputs, out, module.xp)
-    getattr(module, func)(*inputs, out, params)
+    getattr(module, func)(*inputs, out, params, fresh=fresh)
     return out[()] if unwrap else out
 
 

@@ -1,8 +1,10 @@
 """Which backends exist, which one an array goes to, and loading them lazily.
 
-A backend is a module with ``relu(x, out, params)``,
-``relu_grad(x, out, params)``, ``relu_backward(dy, x, out, params)`` (each
-writes the result into ``out``, already allocated and validated) and ``xp``,
+A backend is a module with ``relu(x, out, params, fresh=False)``,
+``relu_grad(x, out, params, fresh=False)`` and
+``relu_backward(dy, x, out, params, fresh=False)`` (each writes the result
+into ``out``, already allocated and validated; ``fresh`` says relukit has
+just allocated ``out``, so its memory has never been touched) and ``xp``,
 the array module it computes on. Importing relukit imports none of them:
 Numba costs a third of a second to import and CuPy initialises CUDA.
 """

@@ -210,19 +210,19 @@ def _launch(function, inputs, out, params):
         _kernel(function, "keras")(*inputs, *_keras_scalars(params), out)
 
 
-def relu(x, out, params: ReluParams):
+def relu(x, out, params: ReluParams, fresh: bool = False):
     """Write ``relu(x)`` into ``out`` on the current stream and return ``out``."""
     _launch("relu", (x,), out, params)
     return out
 
 
-def relu_grad(x, out, params: ReluParams):
+def relu_grad(x, out, params: ReluParams, fresh: bool = False):
     """Write ``relu_grad(x)`` into ``out`` on the current stream and return ``out``."""
     _launch("relu_grad", (x,), out, params)
     return out
 
 
-def relu_backward(dy, x, out, params: ReluParams):
+def relu_backward(dy, x, out, params: ReluParams, fresh: bool = False):
     """Write ``dy * relu_grad(x)`` (a select) into ``out`` and return ``out``."""
     _launch("relu_backward", (dy, x), out, params)
     return out

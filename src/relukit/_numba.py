@@ -108,8 +108,11 @@ def _flat(*arrays):
     return [a.reshape(-1, order=order) for a in arrays]
 
 
-def _mode(out):
-    if out.size * out.itemsize >= STREAM_MIN_BYTES and out.flags.aligned:
+def _mode(out, fresh):
+    # Streaming stores pay off into memory that exists already; into pages
+    # just allocated they lose (measured: the kernel zeroes each page into
+    # the cache on first touch, and the stores then miss it).
+    if not fresh and out.nbytes >= STREAM_MIN_BYTES and out.flags.aligned:
         return K.STREAMED
     return K.DIRECT
 
@@ -128,7 +131,7 @@ def _compute_dtype(a, keras):
     return a.dtype.newbyteorder("=")
 
 
-def _unary(plain, f16, keras, x, out, params):
+def _unary(plain, f16, keras, x, out, params, fresh):
     slope, cap, thresh = _scalars(params)
     is_f16 = x.dtype.kind == "f" and x.itemsize == 2
     if not params.is_plain:
@@ -140,7 +143,7 @@ def _unary(plain, f16, keras, x, out, params):
         _nditer_unary(kernel, x, out, params)
         return out
     xf, of = flat
-    mode = K.IN_PLACE if xf.ctypes.data == of.ctypes.data else _mode(of)
+    mode = K.IN_PLACE if xf.ctypes.data == of.ctypes.data else _mode(of, fresh)
     _run(K.unary_range, K.unary_parallel, (kernel, xf, of, slope, cap, thresh, mode), of)
     return out
 
@@ -162,15 +165,15 @@ def _nditer_unary(kernel, x, out, params):
             K.unary_range(kernel, xc, oc, slope, cap, thresh, 0, xc.size, K.DIRECT)
 
 
-def relu(x, out, params: ReluParams):
-    return _unary(K.RELU, K.RELU_F16, K.RELU_KERAS, x, out, params)
+def relu(x, out, params: ReluParams, fresh: bool = False):
+    return _unary(K.RELU, K.RELU_F16, K.RELU_KERAS, x, out, params, fresh)
 
 
-def relu_grad(x, out, params: ReluParams):
-    return _unary(K.GRAD, K.GRAD_F16, K.GRAD_KERAS, x, out, params)
+def relu_grad(x, out, params: ReluParams, fresh: bool = False):
+    return _unary(K.GRAD, K.GRAD_F16, K.GRAD_KERAS, x, out, params, fresh)
 
 
-def relu_backward(dy, x, out, params: ReluParams):
+def relu_backward(dy, x, out, params: ReluParams, fresh: bool = False):
     slope, cap, thresh = _scalars(params)
     keras = not params.is_plain
     any_f16 = any(a.dtype.kind == "f" and a.itemsize == 2 for a in (dy, x))
@@ -190,7 +193,7 @@ def relu_backward(dy, x, out, params: ReluParams):
     elif of.ctypes.data == xf.ctypes.data and of.dtype == xf.dtype:
         mode = K.OUT_IS_X
     else:
-        mode = _mode(of)
+        mode = _mode(of, fresh)
     _run(K.binary_range, K.binary_parallel, (kernel, dyf, xf, of, slope, cap, thresh, mode), of)
     return out
 

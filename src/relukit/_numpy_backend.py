@@ -28,7 +28,7 @@ def _regions(x, params: ReluParams):
     return xd, linear, negative, saturated
 
 
-def relu(x, out, params: ReluParams):
+def relu(x, out, params: ReluParams, fresh: bool = False):
     if params.is_plain:
         # np.maximum propagates NaN, unlike ``x * (x > 0)``.
         return np.maximum(x, 0, out=out)
@@ -44,7 +44,7 @@ def relu(x, out, params: ReluParams):
     return out
 
 
-def relu_grad(x, out, params: ReluParams):
+def relu_grad(x, out, params: ReluParams, fresh: bool = False):
     if params.is_plain:
         # Comparisons with NaN are False: the gradient is 0 there.
         np.copyto(out, np.greater(x, 0), casting="unsafe")
@@ -55,7 +55,7 @@ def relu_grad(x, out, params: ReluParams):
     return out
 
 
-def relu_backward(dy, x, out, params: ReluParams):
+def relu_backward(dy, x, out, params: ReluParams, fresh: bool = False):
     dy = np.asarray(dy)
     zero = np.zeros((), dtype=out.dtype)
     if params.is_plain:
