@@ -365,7 +365,8 @@ def cupy():
 @pytest.mark.parametrize("spec", FUNCTIONS)
 def test_cupy_chunks(spec, dtype, params_name, cupy):
     arrays = _numpy_inputs(spec, (300, 70), dtype)
-    inputs = [da.from_array(cupy.asarray(a), chunks=c) for a, c in zip(arrays, [(64, 70), (100, 30)])]
+    chunks = [(64, 70), (100, 30)][-spec.arity :]
+    inputs = [da.from_array(cupy.asarray(a), chunks=c) for a, c in zip(arrays, chunks)]
     result = spec.func(*inputs, **_registry.PARAMETER_SETS[params_name])
     assert type(result._meta) is cupy.ndarray
     computed = result.compute(scheduler="threads")

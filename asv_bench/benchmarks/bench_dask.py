@@ -80,7 +80,10 @@ class TimeDaskRelu(Prepared):
 
         import relukit
 
-        self.func = relukit.relu if implementation == "relukit.relu" else lambda x: da.maximum(x, 0)
+        if implementation == "relukit.relu":
+            self.func = relukit.relu
+        else:
+            self.func = lambda x: da.maximum(x, 0)
         if scheduler == "threads":
             self.persist = lambda y: y.persist(scheduler="threads")
         else:

@@ -63,19 +63,30 @@ for chunk in CHUNKS:
     for workers in WORKERS:
         for label, make in implementations.items():
             seconds = best_time(make, x, workers)
-            throughput[label, workers, chunk] = 2 * source.nbytes / seconds / 1e9
+            gbps = 2 * source.nbytes / seconds / 1e9
+            throughput[label, workers, chunk] = gbps
 
-print(f"{os.cpu_count()} CPU cores, Dask {dask.__version__}, {time.strftime('%Y-%m-%d')}")
-print(f"{'chunk':>10} {'workers':>8}  " + "  ".join(f"{label:>18}" for label in implementations))
+
+def size_label(elements):
+    kib = elements * 4 // 1024
+    return f"{kib} KiB" if kib < 1024 else f"{kib // 1024} MiB"
+
+
+load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+print(f"{os.cpu_count()} CPU cores, load average {load}")
+print(f"Dask {dask.__version__}, relukit {rk.__version__}")
+header = "".join(f"{label:>20}" for label in implementations)
+print(f"{'chunk':>8} {'threads':>8}{header}")
 for chunk in CHUNKS:
     for workers in WORKERS:
-        row = "  ".join(f"{throughput[label, workers, chunk]:13.2f} GB/s" for label in implementations)
-        print(f"{chunk * 4 // 1024:>7} KiB {workers:>8}  {row}")
+        cells = [throughput[k, workers, chunk] for k in implementations]
+        row = "".join(f"{value:15.2f} GB/s" for value in cells)
+        print(f"{size_label(chunk):>8} {workers:>8}{row}")
 for label in implementations:
-    best = max((key for key in throughput if key[0] == label), key=throughput.get)
+    keys = [key for key in throughput if key[0] == label]
+    _, workers, chunk = max(keys, key=throughput.get)
     print(
-        f"fastest {label}: chunks of {best[2] * 4 // 1024} KiB on {best[1]} thread(s), "
-        f"{throughput[best]:.2f} GB/s"
+        f"fastest {label}: chunks of {size_label(chunk)}, {workers} thread(s)"
     )
 
 # %%
@@ -98,11 +109,13 @@ for (label, make), style in zip(implementations.items(), ["-", "--"]):
         )
 ax.set_xscale("log", base=2)
 ax.set_xticks([c * 4 for c in CHUNKS])
-ax.set_xticklabels([f"{c * 4 // 1024} KiB" if c * 4 < 2**20 else f"{c * 4 // 2**20} MiB" for c in CHUNKS])
+ax.set_xticklabels([size_label(c) for c in CHUNKS])
 ax.set_xlabel("chunk size (float32)")
 ax.set_ylabel("throughput, GB/s (read + write)")
 ax.set_ylim(bottom=0)
-ax.set_title(f"ReLU of a 32 MiB Dask array, threaded scheduler, {os.cpu_count()} cores")
+ax.set_title(
+    f"ReLU of a 32 MiB Dask array, threaded scheduler, {os.cpu_count()} cores"
+)
 ax.grid(alpha=0.3)
 ax.legend(fontsize="small")
 plt.show()

@@ -38,12 +38,13 @@ def _as_dask(func, inputs, da):
     arrays = []
     for a in inputs:
         if not isinstance(a, da.Array):
+            library = _backends.array_library(a)
             if any(math.isnan(n) for n in partner.shape):
                 raise ValueError(
-                    f"{func}(): a Dask array of unknown chunk sizes cannot be paired with "
-                    f"a {_backends.array_library(a)} array; call its compute_chunk_sizes() method first"
+                    f"{func}(): a Dask array of unknown chunk sizes cannot be paired with a "
+                    f"{library} array; call its compute_chunk_sizes() method first"
                 )
-            a = _api._as_array(a, _backends.array_library(a))
+            a = _api._as_array(a, library)
             # The partner's blocks, so that nothing is rechunked; a shape
             # mismatch is left to the caller's shape check.
             a = da.from_array(a, chunks=partner.chunks if a.shape == partner.shape else "auto")
