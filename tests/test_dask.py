@@ -29,11 +29,11 @@ PARALLEL_CHUNK = 2 * _numba.PARALLEL_MIN_BYTES // 8
 
 
 def _numpy_inputs(spec, shape, dtype, seed=0):
-    # reshape: make_array's C layout turns shape () into (1,).
-    x = make_array(shape, dtype, "C", seed=seed + 1).reshape(shape)
+    x = make_array(shape, dtype, "C", seed=seed + 1)
     if spec.arity == 1:
         return [x]
-    return [make_array(shape, dtype, "C", seed=seed + 2).reshape(shape), x]
+    dy_dtype = dtype if np.dtype(dtype).kind == "f" else "float32"
+    return [make_array(shape, dy_dtype, "C", seed=seed + 2), x]
 
 
 def _dask_inputs(arrays, chunks):
@@ -86,10 +86,7 @@ def test_matches_reference(spec, dtype, params_name):
 @pytest.mark.parametrize("dtype", ["int32", "uint8"])
 @pytest.mark.parametrize("spec", FUNCTIONS)
 def test_integers_plain(spec, dtype):
-    info = np.iinfo(dtype)
-    x = np.random.default_rng(5).integers(max(info.min, -99), 99, 50, endpoint=True).astype(dtype)
-    x[:2] = info.min, info.max
-    arrays = [x] if spec.arity == 1 else [make_array((50,), "float32", "C"), x]
+    arrays = _numpy_inputs(spec, (50,), dtype)
     result = spec.func(*_dask_inputs(arrays, [7, 7]))
     assert result.chunks == ((7,) * 7 + (1,),)
     _check(spec, "plain", result, arrays, scheduler="sync")
