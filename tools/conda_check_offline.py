@@ -71,9 +71,13 @@ except ModuleNotFoundError:  # Python 3.10
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "conda-recipe" / "recipe.yaml"
 
-# PyPI name -> conda-forge name, for the optional backends that the recipe
-# lists under run_constraints (dask's module lives in dask-core on conda-forge).
-OPTIONAL_BACKENDS = {"cupy": "cupy", "dask": "dask-core"}
+ENVIRONMENT = REPO / "environment.yml"
+
+# PyPI names whose conda-forge package has another name: dask's module lives in
+# dask-core (`dask` is a metapackage), matplotlib-base is matplotlib without Qt.
+CONDA_NAMES = {"dask": "dask-core", "matplotlib": "matplotlib-base"}
+# The optional backends, which the recipe lists under run_constraints only.
+OPTIONAL_BACKENDS = {"gpu": "cupy", "dask": "dask"}
 # Flags the build script must pass: pip must neither fetch dependencies (conda
 # provides them) nor build in an isolated env (the host env's setuptools is the
 # one conda pinned).
@@ -117,10 +121,9 @@ def project_facts():
     python_req = Requirement("python" + cfg["options"]["python_requires"])
     [lower] = [s.version for s in python_req.specifier if s.operator == ">="]
     backends = {}
-    for extra in ("gpu", "dask"):
-        for req in reqs(extras[extra]):
-            if req.name in OPTIONAL_BACKENDS:
-                backends[OPTIONAL_BACKENDS[req.name]] = req.specifier
+    for extra, module in OPTIONAL_BACKENDS.items():
+        [req] = [r for r in reqs(extras[extra]) if r.name == module]
+        backends[conda_name(req.name)] = req.specifier
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     return {
         "version": (REPO / "src" / "relukit" / "VERSION").read_text().strip(),
@@ -129,9 +132,15 @@ def project_facts():
         "constraints": backends,
         "build_system": [Requirement(r) for r in pyproject["build-system"]["requires"]],
         "test": reqs(extras["test"]),
+        "dask": reqs(extras["dask"]),
         "license": cfg["metadata"]["license"],
         "summary": cfg["metadata"]["description"],
     }
+
+
+def conda_name(pypi_name):
+    name = canonicalize_name(pypi_name)
+    return CONDA_NAMES.get(name, name)
 
 
 def spec_map(specs):
@@ -139,7 +148,7 @@ def spec_map(specs):
     out = {}
     for spec in specs:
         if isinstance(spec, Requirement):
-            name, version = canonicalize_name(spec.name), str(spec.specifier)
+            name, version = conda_name(spec.name), str(spec.specifier)
         else:
             match = MatchSpec(spec)  # also rejects malformed specs
             name, version = match.name.normalized, match.version or ""
@@ -244,6 +253,29 @@ def lint(facts):
     for key in ("homepage", "documentation", "license_file"):
         expect(about.get(key), f"about.{key} is missing")
     print(f"recipe OK: {pkg}, noarch python, run {sorted(req['run'])}, constraints {sorted(req['run_constraints'])}")
+    lint_environment(facts)
+
+
+def lint_environment(facts):
+    """environment.yml asks for what setup.cfg asks for, with the same bounds.
+
+    A plain reader for the file's simple shape (one `- spec` a line) keeps
+    PyYAML out of the check's dependencies.
+    """
+    specs, section = [], None
+    for line in ENVIRONMENT.read_text().splitlines():
+        line = line.split("#")[0].rstrip()
+        if line and not line.startswith(" "):
+            section = line  # a top-level key
+        elif section == "dependencies:" and line.startswith("  - ") and line != "  - pip:":
+            specs.append(line[4:])  # deeper lines are the pip: list
+    env = spec_map(specs)
+    want = wanted_run(facts, facts["python_min"])
+    for req in facts["test"] + facts["dask"]:
+        want.update(spec_map([req]))
+    want["pip"] = frozenset()
+    expect(env == want, f"environment.yml {dict(env)} != setup.cfg (install_requires, test, dask) {dict(want)}")
+    print(f"environment.yml OK: {', '.join(sorted(specs))}")
 
 
 # --------------------------------------------------------------------------
@@ -441,7 +473,7 @@ def offline_steps(work):
         timings[title] = time.perf_counter() - start
         return value
 
-    timed("1. lint and render conda-recipe/recipe.yaml", lint, facts)
+    timed("1. lint and render conda-recipe/recipe.yaml; compare environment.yml", lint, facts)
     channel = work / "standin-channel"
     timed("2. make the local stand-in channel (NOT conda-forge)", make_standin_channel, work / "wheels", channel)
     artifact = timed("3. build + recipe tests against the stand-in channel", build, channel, work / "output")
