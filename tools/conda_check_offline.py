@@ -327,6 +327,29 @@ def wheel_depends(dist_info):
     return depends
 
 
+def console_scripts(dist_info, bin_dir):
+    """Write the wheel's console scripts into bin/.
+
+    Without them a test command such as `pip check` would silently run the
+    machine's own pip, found further down PATH, and check the wrong
+    environment. A shell wrapper that finds python next to itself needs no
+    prefix rewriting when the package is installed.
+    """
+    entry_points = configparser.ConfigParser(delimiters=("=",))
+    entry_points.optionxform = str  # script names are case-sensitive
+    entry_points.read(dist_info / "entry_points.txt")
+    if not entry_points.has_section("console_scripts"):
+        return
+    bin_dir.mkdir()
+    for script, target in entry_points["console_scripts"].items():
+        module, _, attr = target.split("[")[0].strip().partition(":")
+        head = attr.split(".")[0]
+        code = f"import sys; from {module} import {head}; sys.exit({attr}())"
+        path = bin_dir / script
+        path.write_text(f"#!/bin/sh\nexec \"$(dirname \"$0\")/python\" -c '{code}' \"$@\"\n")
+        path.chmod(0o755)
+
+
 def standin_wheel(wheel, stage, out_dir):
     """Repack a PyPI wheel as a linux-64 conda package installing into site-packages."""
     name, version = wheel.name.split("-")[:2]
@@ -335,7 +358,9 @@ def standin_wheel(wheel, stage, out_dir):
     site.mkdir(parents=True)
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
-    depends = wheel_depends(next(site.glob("*.dist-info")))
+    dist_info = next(site.glob("*.dist-info"))
+    console_scripts(dist_info, stage / name / "bin")
+    depends = wheel_depends(dist_info)
     pack(stage / name, out_dir, name, version, f"standin_py{MM.replace('.', '')}_0", f"PyPI wheel {wheel.name}", depends)
     print(f"  stand-in {name} {version}: depends {depends}")
 
