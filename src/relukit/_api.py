@@ -209,6 +209,12 @@ def relu(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0.0, b
     the right answer (the input is copied first). `x` is never modified
     unless it is `out`.
 
+    With a Dask array the result is a lazy Dask array with the input's
+    chunks (the common refinement of both for two Dask arrays), computed
+    chunk by chunk through the same dispatch as an eager call; `out`
+    cannot be used with Dask arrays (see the user guide's "Scaling out
+    with Dask").
+
     Examples
     --------
     >>> import numpy as np
@@ -282,6 +288,12 @@ def relu_grad(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0
     NumPy's ``np.greater(x, 0)``, TensorFlow, JAX and PyTorch. The gradient
     at NaN is 0, as in TensorFlow and JAX; PyTorch's ``threshold_backward``
     passes the incoming gradient through at NaN instead.
+
+    With a Dask array the result is a lazy Dask array with the input's
+    chunks (the common refinement of both for two Dask arrays), computed
+    chunk by chunk through the same dispatch as an eager call; `out`
+    cannot be used with Dask arrays (see the user guide's "Scaling out
+    with Dask").
 
     Examples
     --------
@@ -361,6 +373,12 @@ def relu_backward(
     `max_value`, at NaN in `x`), even where `dy` is inf or NaN. PyTorch's
     ``threshold_backward`` selects the same way (but passes `dy` through
     where `x` is NaN).
+
+    With a Dask array the result is a lazy Dask array with the input's
+    chunks (the common refinement of both for two Dask arrays), computed
+    chunk by chunk through the same dispatch as an eager call; `out`
+    cannot be used with Dask arrays (see the user guide's "Scaling out
+    with Dask").
 
     Examples
     --------
