@@ -171,3 +171,18 @@ def test_more_than_2_31_elements():
     rk.relu(x, out=x)
     np.testing.assert_array_equal(x[-5:], [1, 0, 2, 0, 3])
     assert int(x[: 2**31 + 72].max()) == 0
+
+
+def test_threading_layer_that_cannot_load():
+    """A layer that is not installed: serial results and a reason in show_config."""
+    result = run_python(
+        """
+        import numpy as np, relukit as rk
+        x = np.linspace(-1, 1, 1_000_001)
+        assert np.array_equal(rk.relu(x), np.maximum(x, 0))
+        print(rk.show_config(mode="dicts")["numba_threading"]["layer"])
+        """,
+        {"NUMBA_THREADING_LAYER": "no_such_layer_xyz"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "relukit runs serially" in result.stdout

@@ -71,9 +71,15 @@ for _name in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", 
 
 def threads_for(nbytes: int) -> int:
     """How many chunks to split a call over: 1 means serial."""
-    if nbytes < PARALLEL_MIN_BYTES or _pool["forked"]:
+    if nbytes < PARALLEL_MIN_BYTES or _pool["forked"] or _pool.get("unavailable"):
         return 1
-    return numba.get_num_threads()
+    try:
+        return numba.get_num_threads()
+    except ValueError as error:
+        # No threading layer loads (NUMBA_THREADING_LAYER names one that is
+        # not installed): compute serially, and say why in show_config.
+        _pool["unavailable"] = " ".join(str(error).split())
+        return 1
 
 
 def _run(serial, parallel, args, out):
@@ -217,6 +223,9 @@ def _nditer_binary(kernel, dy, x, out, params):
 
 def threading_info() -> dict:
     """Numba's threading layer and thread count, for ``show_config``."""
+    threads_for(PARALLEL_MIN_BYTES)  # starts the pool, as a large call would
+    if _pool.get("unavailable"):
+        return {"threads": 1, "layer": f"none, relukit runs serially: {_pool['unavailable']}"}
     info = {"threads": numba.get_num_threads(), "layer": None}
     try:
         info["layer"] = numba.threading_layer()
