@@ -7,7 +7,10 @@ written.
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _backends, _fastpath
 from ._params import PLAIN, make_params
@@ -138,7 +141,16 @@ def _dy_dtype(inputs):
     return inputs[0].dtype
 
 
-def relu(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0.0, backend=None):
+def relu(
+    x: ArrayLike,
+    /,
+    out: Any = None,
+    *,
+    negative_slope: float = 0.0,
+    max_value: Optional[float] = None,
+    threshold: float = 0.0,
+    backend: Optional[str] = None,
+) -> Any:
     """Rectified linear unit, ``max(x, 0)``, and its Keras variants.
 
     Parameters
@@ -247,7 +259,16 @@ def relu(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0.0, b
     return _call("relu", [x], out, params, backend, _x_dtype)
 
 
-def relu_grad(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0.0, backend=None):
+def relu_grad(
+    x: ArrayLike,
+    /,
+    out: Any = None,
+    *,
+    negative_slope: float = 0.0,
+    max_value: Optional[float] = None,
+    threshold: float = 0.0,
+    backend: Optional[str] = None,
+) -> Any:
     """Derivative of :func:`relu` with respect to its input.
 
     Parameters
@@ -323,8 +344,16 @@ def relu_grad(x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0
 
 
 def relu_backward(
-    dy, x, /, out=None, *, negative_slope=0.0, max_value=None, threshold=0.0, backend=None
-):
+    dy: ArrayLike,
+    x: ArrayLike,
+    /,
+    out: Any = None,
+    *,
+    negative_slope: float = 0.0,
+    max_value: Optional[float] = None,
+    threshold: float = 0.0,
+    backend: Optional[str] = None,
+) -> Any:
     """Backward pass of :func:`relu`: ``dy * relu_grad(x)`` in one fused pass.
 
     Parameters
