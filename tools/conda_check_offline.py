@@ -128,7 +128,7 @@ def project_facts():
     return {
         "version": (REPO / "src" / "relukit" / "VERSION").read_text().strip(),
         "python_min": lower,
-        "run": {canonicalize_name(r.name): r.specifier for r in reqs(cfg["options"]["install_requires"])},
+        "run": {conda_name(r.name): r.specifier for r in reqs(cfg["options"]["install_requires"])},
         "constraints": backends,
         "build_system": [Requirement(r) for r in pyproject["build-system"]["requires"]],
         "test": reqs(extras["test"]),
@@ -246,7 +246,8 @@ def lint(facts):
     test_extra = spec_map(facts["test"])
     for test in r["tests"]:
         for name, bound in spec_map(test.get("requirements", {}).get("run", [])).items():
-            expect(test_extra.get(name) == bound, f"test requirement {name} {set(bound)} is not in setup.cfg's test extra so")
+            expect(test_extra.get(name) == bound,
+                   f"test requirement {name} {sorted(bound)} != setup.cfg's test extra {sorted(test_extra.get(name, ['(absent)']))}")
     about = r["about"]
     expect(about.get("license") == facts["license"], f"license {about.get('license')} != setup.cfg {facts['license']}")
     expect(about.get("summary") == facts["summary"], "about.summary differs from setup.cfg's description")
