@@ -8,7 +8,13 @@ cd "$(dirname "$0")/../.."
 
 python -m pip install --quiet -e ".[asv]"
 cd asv_bench
-# asv asks for a machine description on first use; a CI machine needs no name.
+# asv asks for a machine description on first use; a CI machine needs no
+# name, so asv uses the host name. Even a dry run writes
+# results/<machine>/machine.json: remove it unless it was there before.
 python -m asv machine --yes > /dev/null
+machine_dir="results/$(python -c 'import platform; print(platform.node())')"
+if [ ! -e "$machine_dir" ]; then
+    trap 'rm -rf "$machine_dir"' EXIT
+fi
 python -m asv check --python=same
 python -m asv run --python=same --quick --dry-run --show-stderr
