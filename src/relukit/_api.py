@@ -250,7 +250,9 @@ def relu(
         and threshold == 0.0
     ):
         slots = _fastpath.relu.get(x.dtype)
-        if slots is not None and 0 < x.size <= _fastpath.MAX_SIZE and x.flags.c_contiguous:
+        if slots is not None and x.ndim and x.flags.c_contiguous:
+            if x.size > _fastpath.MAX_SIZE:
+                return slots.large(x)
             kernel = slots[x.ndim] or slots.fill(x.ndim)
             y = np.empty(x.shape, x.dtype)
             kernel(x, y)
@@ -334,7 +336,9 @@ def relu_grad(
         and threshold == 0.0
     ):
         slots = _fastpath.relu_grad.get(x.dtype)
-        if slots is not None and 0 < x.size <= _fastpath.MAX_SIZE and x.flags.c_contiguous:
+        if slots is not None and x.ndim and x.flags.c_contiguous:
+            if x.size > _fastpath.MAX_SIZE:
+                return slots.large(x)
             kernel = slots[x.ndim] or slots.fill(x.ndim)
             g = np.empty(x.shape, x.dtype)
             kernel(x, g)
@@ -434,10 +438,12 @@ def relu_backward(
             slots is not None
             and dy.dtype == x.dtype
             and dy.shape == x.shape
-            and 0 < x.size <= _fastpath.MAX_SIZE
+            and x.ndim
             and x.flags.c_contiguous
             and dy.flags.c_contiguous
         ):
+            if x.size > _fastpath.MAX_SIZE:
+                return slots.large(dy, x)
             kernel = slots[x.ndim] or slots.fill(x.ndim)
             dx = np.empty(x.shape, x.dtype)
             kernel(dy, x, dx)

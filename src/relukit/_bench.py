@@ -88,17 +88,21 @@ def _inputs(spec, size, dtype, rng):
 
 
 def _relukit_variants(spec, inputs, backend):
-    """``label -> call`` for relukit on one backend: allocating, out=, in place."""
-    suffix = "" if backend == "numba" else f" [{backend}]"
+    """``label -> call`` for relukit on one backend: allocating, out=, in place.
+
+    The automatic backend is called the way users call it, without a
+    ``backend`` argument, so that its rows include the small-call fast path.
+    """
+    default = backend == _backends.default_for("numpy")
+    suffix = "" if default else f" [{backend}]"
+    options = {} if default else {"backend": backend}
     func = spec.func
     out = np.empty_like(inputs[-1], dtype=inputs[0].dtype)
-    variants = {f"relukit{suffix}": lambda: func(*inputs, backend=backend)}
-    variants[f"relukit out=y{suffix}"] = lambda: func(*inputs, out=out, backend=backend)
+    variants = {f"relukit{suffix}": lambda: func(*inputs, **options)}
+    variants[f"relukit out=y{suffix}"] = lambda: func(*inputs, out=out, **options)
     if spec.name == "relu":
         scratch = inputs[0].copy()
-        variants[f"relukit out=x (in place){suffix}"] = lambda: func(
-            scratch, out=scratch, backend=backend
-        )
+        variants[f"relukit out=x (in place){suffix}"] = lambda: func(scratch, out=scratch, **options)
     return variants
 
 

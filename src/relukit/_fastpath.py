@@ -13,9 +13,8 @@ The tables are empty until the Numba backend loads and registers its
 kernels; a dtype absent from them takes the general path.
 """
 
-#: Arrays up to this many elements take the fast path; larger ones go
-#: through the general path, whose overhead they no longer notice and which
-#: can use the thread pool.
+#: Arrays up to this many elements call the serial kernel's entry point;
+#: larger ones call ``Slots.large``, which may use the thread pool.
 MAX_SIZE = 1 << 15
 
 #: Most dimensions NumPy allows (entries beyond compile nothing).
@@ -23,11 +22,16 @@ _MAX_NDIM = 64
 
 
 class Slots(list):
-    """Entry points of one kernel for one dtype, indexed by ``ndim``."""
+    """Entry points of one kernel for one dtype, indexed by ``ndim``.
 
-    def __init__(self, compile_for):
+    ``large(*inputs)`` computes the same function for arrays above
+    :data:`MAX_SIZE`, allocating the result and using the thread pool.
+    """
+
+    def __init__(self, compile_for, large):
         super().__init__([None] * (_MAX_NDIM + 1))
         self._compile_for = compile_for
+        self.large = large
 
     def fill(self, ndim):
         """Compile (or load from cache) the kernel for ``ndim`` dimensions."""

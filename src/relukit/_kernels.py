@@ -183,6 +183,8 @@ DIRECT, STREAMED, IN_PLACE, OUT_IS_DY, OUT_IS_X = range(5)
 @jit()
 def unary_range(kernel, x, out, slope, cap, thresh, lo, hi, mode):
     """:func:`unary` on ``x[lo:hi]`` into ``out[lo:hi]``, written per ``mode``."""
+    if x.ctypes.data == out.ctypes.data:
+        mode = IN_PLACE  # one flat array: same elements, same dtype
     if mode == IN_PLACE:
         part = out[lo:hi]
         unary(kernel, part, part, slope, cap, thresh)
@@ -200,6 +202,10 @@ def unary_range(kernel, x, out, slope, cap, thresh, lo, hi, mode):
 @jit()
 def binary_range(kernel, dy, x, out, slope, cap, thresh, lo, hi, mode):
     """:func:`binary` on ``[lo:hi]``, written per ``mode``."""
+    if dy.ctypes.data == out.ctypes.data:
+        mode = OUT_IS_DY
+    elif x.ctypes.data == out.ctypes.data:
+        mode = OUT_IS_X
     if mode == OUT_IS_DY:
         part = out[lo:hi]
         binary(kernel, part, x[lo:hi], part, slope, cap, thresh)

@@ -49,24 +49,34 @@ def _after_fork_in_child():
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _entry_points(kernel, dtype, arity):
-    """Slots of ``kernel``'s entry points for C-contiguous ``dtype`` arrays."""
+def _entry_points(small, kernel, dtype, arity):
+    """Fast-path slots of ``small``'s entry points for C-contiguous ``dtype`` arrays,
+    with kernel number ``kernel`` of the drivers for large arrays."""
     element = numba.from_dtype(dtype)
 
     def compile_for(ndim):
         array = numba.types.Array(element, ndim, "C")
-        return kernel.compile((array,) * (arity + 1))
+        return small.compile((array,) * (arity + 1))
 
-    return _fastpath.Slots(compile_for)
+    def large(*inputs):
+        out = np.empty(inputs[-1].shape, dtype)
+        flat = [a.reshape(-1) for a in inputs + (out,)]
+        if arity == 1:
+            _run(K.unary_range, K.unary_parallel, (kernel, *flat, 0.0, np.nan, 0.0, K.DIRECT), flat[-1])
+        else:
+            _run(K.binary_range, K.binary_parallel, (kernel, *flat, 0.0, np.nan, 0.0, K.DIRECT), flat[-1])
+        return out
+
+    return _fastpath.Slots(compile_for, large)
 
 
 # float16 needs its bit-pattern kernels, so it is left to the general path.
 for _name in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
     _dtype = np.dtype(_name)
-    _fastpath.relu[_dtype] = _entry_points(K.relu_small, _dtype, 1)
+    _fastpath.relu[_dtype] = _entry_points(K.relu_small, K.RELU, _dtype, 1)
     if _dtype.kind == "f":
-        _fastpath.relu_grad[_dtype] = _entry_points(K.grad_small, _dtype, 1)
-        _fastpath.relu_backward[_dtype] = _entry_points(K.backward_small, _dtype, 2)
+        _fastpath.relu_grad[_dtype] = _entry_points(K.grad_small, K.GRAD, _dtype, 1)
+        _fastpath.relu_backward[_dtype] = _entry_points(K.backward_small, K.BACKWARD, _dtype, 2)
 
 
 def threads_for(nbytes: int) -> int:
@@ -103,14 +113,17 @@ def _scalars(params: ReluParams):
 
 def _flat(*arrays):
     """1-D views of arrays laid out alike in memory, or None."""
-    if all(a.flags.c_contiguous for a in arrays):
+    for a in arrays:
+        if not (a.dtype.isnative and a.flags.aligned):
+            return None
+    if all([a.flags.c_contiguous for a in arrays]):
         order = "C"
-    elif all(a.flags.f_contiguous for a in arrays):
+    elif all([a.flags.f_contiguous for a in arrays]):
         order = "F"
     else:
         return None
-    if not all(a.dtype.isnative and a.flags.aligned for a in arrays):
-        return None
+    if arrays[0].ndim == 1:
+        return arrays
     return [a.reshape(-1, order=order) for a in arrays]
 
 
@@ -149,7 +162,7 @@ def _unary(plain, f16, keras, x, out, params, fresh):
         _nditer_unary(kernel, x, out, params)
         return out
     xf, of = flat
-    mode = K.IN_PLACE if xf.ctypes.data == of.ctypes.data else _mode(of, fresh)
+    mode = _mode(of, fresh)
     _run(K.unary_range, K.unary_parallel, (kernel, xf, of, slope, cap, thresh, mode), of)
     return out
 
@@ -194,12 +207,7 @@ def relu_backward(dy, x, out, params: ReluParams, fresh: bool = False):
         _nditer_binary(kernel, dy, x, out, params)
         return out
     dyf, xf, of = flat
-    if of.ctypes.data == dyf.ctypes.data:
-        mode = K.OUT_IS_DY
-    elif of.ctypes.data == xf.ctypes.data and of.dtype == xf.dtype:
-        mode = K.OUT_IS_X
-    else:
-        mode = _mode(of, fresh)
+    mode = _mode(of, fresh)
     _run(K.binary_range, K.binary_parallel, (kernel, dyf, xf, of, slope, cap, thresh, mode), of)
     return out
 
