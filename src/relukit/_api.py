@@ -249,6 +249,8 @@ def relu(
         and negative_slope == 0.0
         and threshold == 0.0
     ):
+        if not _fastpath.relu:
+            _fastpath.load_numba_once()
         slots = _fastpath.relu.get(x.dtype)
         if slots is not None and x.ndim and x.flags.c_contiguous:
             if x.size > _fastpath.MAX_SIZE:
@@ -335,6 +337,8 @@ def relu_grad(
         and negative_slope == 0.0
         and threshold == 0.0
     ):
+        if not _fastpath.relu_grad:
+            _fastpath.load_numba_once()
         slots = _fastpath.relu_grad.get(x.dtype)
         if slots is not None and x.ndim and x.flags.c_contiguous:
             if x.size > _fastpath.MAX_SIZE:
@@ -433,6 +437,8 @@ def relu_backward(
         and negative_slope == 0.0
         and threshold == 0.0
     ):
+        if not _fastpath.relu_backward:
+            _fastpath.load_numba_once()
         slots = _fastpath.relu_backward.get(x.dtype)
         if (
             slots is not None

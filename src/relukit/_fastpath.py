@@ -44,3 +44,24 @@ class Slots(list):
 relu: dict = {}
 relu_grad: dict = {}
 relu_backward: dict = {}
+
+
+_load_tried = False
+
+
+def load_numba_once():
+    """Load the Numba backend, which fills the tables, on the first call.
+
+    Without this the very first call would take the general path and load
+    the larger general-purpose kernel from Numba's cache as well.
+    """
+    global _load_tried
+    if _load_tried:
+        return
+    _load_tried = True
+    from . import _backends
+
+    try:
+        _backends.load("numba")
+    except ImportError:
+        pass  # the general path will use the NumPy reference backend
