@@ -210,9 +210,10 @@ def relu(
     - ``negative_slope * (x - threshold)`` where ``x <= threshold``
       (exactly 0 when the slope is 0, even at -inf).
 
-    Keras documents ``threshold <= x`` for the middle piece, but its
-    implementation (and its own example) keeps ``x`` only strictly above
-    the threshold: relukit follows the implementation. The pieces are
+    tf.keras (Keras 2) documented ``threshold <= x`` for the middle piece,
+    but Keras keeps ``x`` only strictly above the threshold (its
+    implementation, and its own example): relukit follows the
+    implementation. The pieces are
     evaluated in float64 and rounded once to the result dtype; float16 is
     computed in float32 or wider and rounded to float16 at the end. NaN
     stays NaN.
@@ -400,7 +401,8 @@ def relu_backward(
 
     See Also
     --------
-    relu, relu_grad
+    relu : The forward function.
+    relu_grad : The derivative alone.
 
     Notes
     -----

@@ -138,6 +138,15 @@ def show_config(mode: str = "stdout"):
     dict or None
         The report when ``mode="dicts"``.
 
+    Raises
+    ------
+    ValueError
+        If `mode` is neither ``"stdout"`` nor ``"dicts"``.
+
+    See Also
+    --------
+    relu : The function whose backends are reported.
+
     Notes
     -----
     This loads every backend it reports on (Numba, and CuPy if installed),

@@ -30,8 +30,10 @@ from ._params import ReluParams
 
 xp = np
 
-#: Below this many bytes of output, waking the thread pool costs more than it saves.
-PARALLEL_MIN_BYTES = 1 << 18
+#: Below this many bytes of output, waking the thread pool costs more than it
+#: saves; on a loaded machine a parallel region can also wait a scheduler
+#: time slice for its second thread, so arrays that fit in L2 stay serial.
+PARALLEL_MIN_BYTES = 1 << 20
 #: Above this many bytes of output (beyond the caches), stores bypass the cache.
 STREAM_MIN_BYTES = 1 << 25
 #: Elements per chunk of the ``np.nditer`` path for odd layouts.
