@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _fastpath
 from . import _kernels as K
-from ._params import ReluParams
+from ._params import PLAIN, ReluParams
 
 xp = np
 
@@ -60,13 +60,14 @@ def _entry_points(small, kernel, dtype, arity):
         array = numba.types.Array(element, ndim, "C")
         return small.compile((array,) * (arity + 1))
 
+    serial, parallel = (
+        (K.unary_range, K.unary_parallel) if arity == 1 else (K.binary_range, K.binary_parallel)
+    )
+
     def large(*inputs):
         out = np.empty(inputs[-1].shape, dtype)
         flat = [a.reshape(-1) for a in inputs + (out,)]
-        if arity == 1:
-            _run(K.unary_range, K.unary_parallel, (kernel, *flat, 0.0, np.nan, 0.0, K.DIRECT), flat[-1])
-        else:
-            _run(K.binary_range, K.binary_parallel, (kernel, *flat, 0.0, np.nan, 0.0, K.DIRECT), flat[-1])
+        _run(serial, parallel, (kernel, *flat, *_scalars(PLAIN), K.DIRECT), flat[-1])
         return out
 
     return _fastpath.Slots(compile_for, large)
