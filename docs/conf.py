@@ -27,6 +27,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "relukit_cli_help",
+    "relukit_differences",
 ]
 
 exclude_patterns = [
