@@ -5,14 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from relukit import _registry
 
-from helpers import assert_matches_reference, make_array, reference
+from helpers import (
+    BY_NAME,
+    CPU_BACKENDS,
+    FLOAT_DTYPES,
+    OPERATIONS,
+    assert_matches_reference,
+    kwargs_of,
+    make_array,
+    public,
+    reference,
+)
 
-FUNCTIONS = pytest.mark.parametrize("spec", _registry.FUNCTIONS, ids=lambda s: s.name)
-BACKENDS = pytest.mark.parametrize("backend", _registry.CPU_BACKENDS)
+FUNCTIONS = pytest.mark.parametrize("spec", OPERATIONS, ids=lambda s: s.name)
+BACKENDS = pytest.mark.parametrize("backend", CPU_BACKENDS)
 PARAMS = pytest.mark.parametrize("params_name", ["plain", "all"])
-FLOATS = pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
+FLOATS = pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 
 
 def _inputs(spec, x, seed=5):
@@ -30,9 +39,9 @@ def test_out_is_returned_and_filled(spec, backend, params_name, dtype, numba_pat
     inputs = _inputs(spec, x)
     expected = reference(spec, inputs, params_name)
     out = np.empty_like(expected)
-    result = spec.func(*inputs, out=out, backend=backend, **_registry.PARAMETER_SETS[params_name])
+    result = public(spec)(*inputs, out=out, backend=backend, **kwargs_of(spec, params_name))
     assert result is out
-    assert_matches_reference(out, expected, plain=params_name == "plain")
+    assert_matches_reference(out, expected)
 
 
 @FUNCTIONS
@@ -44,22 +53,22 @@ def test_in_place_on_x(spec, backend, params_name, dtype, layout, numba_path):
     x = make_array((40, 30), dtype, layout)
     inputs = _inputs(spec, x)
     expected = reference(spec, inputs, params_name)
-    result = spec.func(*inputs, out=x, backend=backend, **_registry.PARAMETER_SETS[params_name])
+    result = public(spec)(*inputs, out=x, backend=backend, **kwargs_of(spec, params_name))
     assert result is x
-    assert_matches_reference(x, expected, plain=params_name == "plain")
+    assert_matches_reference(x, expected)
 
 
 @BACKENDS
 @PARAMS
 @FLOATS
 def test_backward_in_place_on_dy(backend, params_name, dtype, numba_path):
-    spec = _registry.BY_NAME["relu_backward"]
+    spec = BY_NAME["relu_backward"]
     dy = make_array((50, 7), dtype, "C", seed=8)
     x = make_array((50, 7), dtype, "C", seed=9)
     expected = reference(spec, (dy, x), params_name)
-    result = spec.func(dy, x, out=dy, backend=backend, **_registry.PARAMETER_SETS[params_name])
+    result = public(spec)(dy, x, out=dy, backend=backend, **kwargs_of(spec, params_name))
     assert result is dy
-    assert_matches_reference(dy, expected, plain=params_name == "plain")
+    assert_matches_reference(dy, expected)
 
 
 @FUNCTIONS
@@ -72,7 +81,7 @@ def test_partial_overlap_gives_the_right_answer(spec, backend, shift, numba_path
     inputs = _inputs(spec, x.copy())
     inputs = inputs[:-1] + (x,)
     expected = reference(spec, inputs, "plain")
-    spec.func(*inputs, out=out, backend=backend)
+    public(spec)(*inputs, out=out, backend=backend)
     np.testing.assert_array_equal(out, expected)
 
 
@@ -82,7 +91,7 @@ def test_reversed_view_as_out(spec, backend):
     x = make_array((301,), "float32", "C", seed=12)
     expected = reference(spec, _inputs(spec, x.copy()), "plain")
     inputs = _inputs(spec, x)
-    spec.func(*inputs, out=x[::-1], backend=backend)
+    public(spec)(*inputs, out=x[::-1], backend=backend)
     np.testing.assert_array_equal(x[::-1], expected)
 
 
@@ -90,6 +99,6 @@ def test_reversed_view_as_out(spec, backend):
 def test_out_byte_order_may_differ(backend):
     x = np.array([-1.0, 2.0], dtype="<f4")
     out = np.empty(2, dtype=">f4")
-    spec = _registry.BY_NAME["relu"]
-    spec.func(x, out=out, backend=backend)
+    spec = BY_NAME["relu"]
+    public(spec)(x, out=out, backend=backend)
     np.testing.assert_array_equal(out, [0.0, 2.0])

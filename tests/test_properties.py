@@ -7,11 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from relukit import _registry
 
-from helpers import assert_matches_reference, reference
+from helpers import BY_NAME, CPU_BACKENDS, FLOAT_DTYPES, assert_matches_reference, public, reference
 
-float_dtypes = st.sampled_from([np.dtype(d) for d in _registry.FLOAT_DTYPES]).flatmap(
+float_dtypes = st.sampled_from([np.dtype(d) for d in FLOAT_DTYPES]).flatmap(
     lambda d: st.sampled_from([d, d.newbyteorder(">" if np.little_endian else "<")])
 )
 shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=9)
@@ -39,32 +38,28 @@ params = st.fixed_dictionaries(
 
 
 def _check(spec, inputs, kwargs, backend):
-    from relukit._params import make_params
-
-    p = make_params(**kwargs)
-    out = np.empty(inputs[-1].shape, dtype=inputs[0].dtype.newbyteorder("="))
-    spec.reference(*inputs, out, p)
-    result = spec.func(*inputs, backend=backend, **kwargs)
-    assert_matches_reference(result, out, plain=p.is_plain)
+    expected = public(spec)(*inputs, backend="numpy", **kwargs)
+    result = public(spec)(*inputs, backend=backend, **kwargs)
+    assert_matches_reference(result, expected)
 
 
-@given(x=arrays(), kwargs=params, backend=st.sampled_from(_registry.CPU_BACKENDS))
+@given(x=arrays(), kwargs=params, backend=st.sampled_from(CPU_BACKENDS))
 def test_relu_and_grad(x, kwargs, backend):
     for name in ("relu", "relu_grad"):
-        _check(_registry.BY_NAME[name], (x,), kwargs, backend)
+        _check(BY_NAME[name], (x,), kwargs, backend)
 
 
-@given(data=st.data(), kwargs=params, backend=st.sampled_from(_registry.CPU_BACKENDS))
+@given(data=st.data(), kwargs=params, backend=st.sampled_from(CPU_BACKENDS))
 def test_backward(data, kwargs, backend):
     x = data.draw(arrays())
     dy = data.draw(arrays(shape=x.shape))
-    _check(_registry.BY_NAME["relu_backward"], (dy, x), kwargs, backend)
+    _check(BY_NAME["relu_backward"], (dy, x), kwargs, backend)
 
 
-@given(x=arrays(dtype=np.dtype(np.float32)), backend=st.sampled_from(_registry.CPU_BACKENDS))
+@given(x=arrays(dtype=np.dtype(np.float32)), backend=st.sampled_from(CPU_BACKENDS))
 def test_relu_is_idempotent_and_nonnegative(x, backend):
-    spec = _registry.BY_NAME["relu"]
-    y = spec.func(x, backend=backend)
+    spec = BY_NAME["relu"]
+    y = public(spec)(x, backend=backend)
     assert not (y < 0).any()
-    np.testing.assert_array_equal(spec.func(y, backend=backend), y)
+    np.testing.assert_array_equal(public(spec)(y, backend=backend), y)
     np.testing.assert_array_equal(reference(spec, (x,), "plain"), y)

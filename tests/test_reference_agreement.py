@@ -5,11 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from relukit import _registry
 
-from helpers import LAYOUTS, SHAPES, assert_matches_reference, make_array, reference
+from helpers import (
+    BY_NAME,
+    CPU_BACKENDS,
+    FLOAT_DTYPES,
+    INT_DTYPES,
+    LAYOUTS,
+    OP_PARAMS,
+    OPERATIONS,
+    SHAPES,
+    assert_matches_reference,
+    kwargs_of,
+    make_array,
+    public,
+    reference,
+)
 
-FUNCTIONS = [pytest.param(spec, id=spec.name) for spec in _registry.FUNCTIONS]
+FUNCTIONS = [pytest.param(spec, id=spec.name) for spec in OPERATIONS]
 
 
 def _inputs(spec, shape, dtype, layout):
@@ -20,37 +33,35 @@ def _inputs(spec, shape, dtype, layout):
     return (make_array(shape, dy_dtype, layout, seed=2), x)
 
 
-@pytest.mark.parametrize("backend", _registry.CPU_BACKENDS)
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
-@pytest.mark.parametrize("params_name", list(_registry.PARAMETER_SETS))
-@pytest.mark.parametrize("spec", FUNCTIONS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("spec, params_name", OP_PARAMS)
 def test_matches_reference(spec, params_name, dtype, shape, layout, backend):
     inputs = _inputs(spec, shape, dtype, layout)
     before = [a.copy() for a in inputs]
     expected = reference(spec, inputs, params_name)
-    result = spec.func(*inputs, backend=backend, **_registry.PARAMETER_SETS[params_name])
-    assert_matches_reference(result, expected, plain=params_name == "plain")
+    result = public(spec)(*inputs, backend=backend, **kwargs_of(spec, params_name))
+    assert_matches_reference(result, expected)
     for a, b in zip(inputs, before):  # inputs are never modified
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("dtype", _registry.INT_DTYPES)
+@pytest.mark.parametrize("dtype", INT_DTYPES)
 @pytest.mark.parametrize("layout", ["C", "strided", "byteswapped"])
 @pytest.mark.parametrize("spec", FUNCTIONS)
 def test_integers_plain(spec, dtype, layout):
     x = make_array((5, 9), dtype, layout)
     inputs = (x,) if spec.arity == 1 else (make_array((5, 9), "float32", layout), x)
     expected = reference(spec, inputs, "plain")
-    result = spec.func(*inputs)
+    result = public(spec)(*inputs)
     assert result.dtype == expected.dtype
     np.testing.assert_array_equal(result, expected)
 
 
-@pytest.mark.parametrize("params_name", list(_registry.PARAMETER_SETS))
-@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
-@pytest.mark.parametrize("spec", FUNCTIONS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("spec, params_name", OP_PARAMS)
 def test_numba_paths(spec, dtype, params_name, numba_path):
     """Serial, parallel and streaming paths, on sizes and offsets that leave
     unaligned heads and tails in every chunk."""
@@ -59,30 +70,30 @@ def test_numba_paths(spec, dtype, params_name, numba_path):
         x = base[offset:]
         inputs = (x,) if spec.arity == 1 else (make_array((size,), dtype, "C", seed=7), x)
         expected = reference(spec, inputs, params_name)
-        result = spec.func(*inputs, backend="numba", **_registry.PARAMETER_SETS[params_name])
-        assert_matches_reference(result, expected, plain=params_name == "plain")
+        result = public(spec)(*inputs, backend="numba", **kwargs_of(spec, params_name))
+        assert_matches_reference(result, expected)
         out = np.full_like(expected, 42)
-        spec.func(*inputs, out=out, backend="numba", **_registry.PARAMETER_SETS[params_name])
-        assert_matches_reference(out, expected, plain=params_name == "plain")
+        public(spec)(*inputs, out=out, backend="numba", **kwargs_of(spec, params_name))
+        assert_matches_reference(out, expected)
 
 
-@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
-@pytest.mark.parametrize("backend", _registry.CPU_BACKENDS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
 def test_mixed_dtypes_backward(dtype, backend):
     """dy and x of different dtypes: the result takes dy's."""
-    spec = _registry.BY_NAME["relu_backward"]
-    for x_dtype in _registry.FLOAT_DTYPES + ("int32",):
+    spec = BY_NAME["relu_backward"]
+    for x_dtype in FLOAT_DTYPES + ("int32",):
         x = make_array((33,), x_dtype, "C", seed=3)
         dy = make_array((33,), dtype, "C", seed=4)
         for params_name in ("plain", "all") if x_dtype != "int32" else ("plain",):
             expected = reference(spec, (dy, x), params_name)
-            result = spec.func(dy, x, backend=backend, **_registry.PARAMETER_SETS[params_name])
+            result = public(spec)(dy, x, backend=backend, **kwargs_of(spec, params_name))
             assert result.dtype == np.dtype(dtype)
-            assert_matches_reference(result, expected, plain=params_name == "plain")
+            assert_matches_reference(result, expected)
 
 
 @pytest.mark.parametrize("shape", [(1,), (1000,), (3, 5), (2, 3, 4), (1, 1, 1, 1, 9)], ids=str)
-@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES + ("int32", "uint8"))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES + ("int32", "uint8"))
 @pytest.mark.parametrize("spec", FUNCTIONS)
 def test_default_call_fast_path(spec, dtype, shape):
     """backend=None, no out, default parameters: the small-call fast path."""
@@ -93,6 +104,6 @@ def test_default_call_fast_path(spec, dtype, shape):
         inputs = _inputs(spec, shape, dtype, "C")
     expected = reference(spec, inputs, "plain")
     for _ in range(2):  # the first call may compile, the second takes the entry point
-        result = spec.func(*inputs)
+        result = public(spec)(*inputs)
         assert type(result) is np.ndarray and result.flags.c_contiguous
-        assert_matches_reference(result, expected, plain=True)
+        assert_matches_reference(result, expected)

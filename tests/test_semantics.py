@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 import relukit as rk
-from relukit import _registry
 
-BACKENDS = pytest.mark.parametrize("backend", _registry.CPU_BACKENDS)
-FLOATS = pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
+from helpers import CPU_BACKENDS, FLOAT_DTYPES, OPERATIONS
+
+BACKENDS = pytest.mark.parametrize("backend", CPU_BACKENDS)
+FLOATS = pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 
 
 def arr(values, dtype):
@@ -145,7 +146,7 @@ def test_default_backend_is_numba():
     assert _backends.default_for("numpy") == "numba"
 
 
-@pytest.mark.parametrize("spec", _registry.FUNCTIONS, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", OPERATIONS, ids=lambda s: s.name)
 def test_forward_output_in_place_of_x(spec):
     """relu_backward(dy, relu(x)) == relu_backward(dy, x) where documented."""
     if spec.name != "relu_backward":

@@ -8,12 +8,17 @@ relu, relu_grad, relu_backward
 show_config
     Versions, backends, threading and GPU information.
 
-Importing relukit imports neither Numba nor CuPy nor Dask: each backend
-loads on first use.
+Every function is generated from one table of operations
+(``relukit._ops``). Importing relukit imports neither Numba nor CuPy nor
+Dask: each backend loads on first use.
 """
 
-from ._api import relu, relu_backward, relu_grad
 from ._config import show_config
+from ._functions import PUBLIC as _PUBLIC
 from ._version import __version__
+
+relu = _PUBLIC["relu"]
+relu_grad = _PUBLIC["relu_grad"]
+relu_backward = _PUBLIC["relu_backward"]
 
 __all__ = ["relu", "relu_grad", "relu_backward", "show_config", "__version__"]

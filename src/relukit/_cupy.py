@@ -1,14 +1,14 @@
-"""The CuPy backend: relu, relu_grad and relu_backward as CUDA kernels.
+"""The CuPy backend: every operation of the table as a CUDA kernel.
 
 Imported only when a CuPy array arrives or ``backend="cupy"`` is asked for
 (``relukit._backends`` loads it lazily), so ``import cupy`` at the top is
 fine here; without CuPy this import fails and the backend is reported as
 unavailable.
 
-Each function is one ``cupy.ElementwiseKernel``: one read and one write per
-element for ``relu`` and ``relu_grad``, two reads and one write for
-``relu_backward``, no temporaries. The kernel source is written once with
-type placeholders (``T`` for ``x``, ``D`` for ``dy``); CuPy compiles it for
+Each operation's variant is one ``cupy.ElementwiseKernel`` built from its
+CUDA snippet in the operation table: one read per input and one write per
+element, no temporaries. The kernel source is written once with type
+placeholders (``T`` for ``x``, ``D`` for ``dy``); CuPy compiles it for
 each dtype, dimensionality and device the first time that combination is
 called, and caches the result in memory and on disk. The
 ``ElementwiseKernel`` objects themselves come from a memoized factory, one
@@ -34,11 +34,9 @@ there is no byte-swapped case to handle.
 
 from __future__ import annotations
 
-import math
-
 import cupy
 
-from ._params import ReluParams
+from ._ops import OPERATIONS
 
 xp = cupy
 
@@ -107,87 +105,45 @@ __device__ __forceinline__ float16 relukit_round<float16>(double d) {
     return float16(f);
 }
 
-#define RELUKIT_SATURATED 0
-#define RELUKIT_LINEAR 1
-#define RELUKIT_NEGATIVE 2
-#define RELUKIT_NAN 3
-
-// cap is NaN when there is no max_value: v >= NaN is false for every v.
-__device__ __forceinline__ int relukit_piece(double v, double cap, double threshold) {
-    if (v >= cap) return RELUKIT_SATURATED;
-    if (v > threshold) return RELUKIT_LINEAR;
-    if (v <= threshold) return RELUKIT_NEGATIVE;
-    return RELUKIT_NAN;
-}
-
-// With a zero slope the negative piece is exactly 0, even at -inf.
-__device__ __forceinline__ double relukit_negative(double slope, double delta) {
-    return slope == 0.0 ? 0.0 : slope * delta;
+// a * d, exactly 0 when a is 0 (a zero slope gives 0 even at inf).
+__device__ __forceinline__ double relukit_scale(double a, double d) {
+    return a == 0.0 ? 0.0 : a * d;
 }
 """
 
-_KERAS_SCALARS = "float64 slope, float64 cap, float64 threshold"
+_SCALARS = "float64 a, float64 b, float64 c"
 
-#: (function, variant) -> (in_params, out_params, operation).
-#: "plain" is max(x, 0) in the storage type (integers included): NaN passes
-#: through as with ``np.maximum``, and the gradient is 1 only where x > 0, so
-#: 0 at the kink and at NaN. "keras" evaluates the pieces in float64 and
-#: rounds once into the result dtype, as the NumPy reference does.
-_SOURCES = {
-    ("relu", "plain"): ("T x", "T y", "y = (relukit_positive(x) || relukit_isnan(x)) ? x : T(0)"),
-    ("relu_grad", "plain"): ("T x", "T y", "y = relukit_positive(x) ? T(1) : T(0)"),
-    ("relu_backward", "plain"): ("D dy, T x", "D dx", "dx = relukit_positive(x) ? dy : D(0)"),
-    ("relu", "keras"): (
-        f"T x, {_KERAS_SCALARS}",
-        "T y",
-        """
-        const double v = relukit_widen(x);
-        const int piece = relukit_piece(v, cap, threshold);
-        y = relukit_round<T>(
-            piece == RELUKIT_SATURATED ? cap
-            : piece == RELUKIT_NEGATIVE ? relukit_negative(slope, v - threshold)
-            : v)
-        """,
-    ),
-    ("relu_grad", "keras"): (
-        f"T x, {_KERAS_SCALARS}",
-        "T y",
-        """
-        const int piece = relukit_piece(relukit_widen(x), cap, threshold);
-        y = relukit_round<T>(
-            piece == RELUKIT_LINEAR ? 1.0 : piece == RELUKIT_NEGATIVE ? slope : 0.0)
-        """,
-    ),
-    ("relu_backward", "keras"): (
-        f"D dy, T x, {_KERAS_SCALARS}",
-        "D dx",
-        """
-        const int piece = relukit_piece(relukit_widen(x), cap, threshold);
-        dx = piece == RELUKIT_LINEAR ? dy
-            : piece == RELUKIT_NEGATIVE
-                ? relukit_round<D>(relukit_negative(slope, relukit_widen(dy)))
-            : D(0)
-        """,
-    ),
+
+def source(op, variant: str):
+    """``(in_params, out_params, operation)`` of ``op``'s ``variant`` kernel.
+
+    ``T`` is the type of ``x``, ``D`` that of ``dy``; the result takes the
+    type of the operation's ``result_like`` input. Every variant gets the
+    three kernel scalars, used or not, so one launch serves them all.
+    """
+    types = {"x": "T", "dy": "D"}
+    in_params = ", ".join(f"{types[name]} {name}" for name in op.inputs)
+    out_params = f"{types[op.result_like]} out"
+    return f"{in_params}, {_SCALARS}", out_params, op.variants[variant].cuda
+
+
+#: (operation name, variant) -> kernel source pieces, for every operation.
+SOURCES = {
+    (op.name, variant): source(op, variant) for op in OPERATIONS for variant in op.variants
 }
 
 
 @cupy.memoize(for_each_device=True)
-def _kernel(function: str, variant: str) -> cupy.ElementwiseKernel:
-    """The ``ElementwiseKernel`` of ``function`` ("plain" or "keras"), per device.
+def _kernel(name: str, variant: str) -> cupy.ElementwiseKernel:
+    """The ``ElementwiseKernel`` of operation ``name``'s ``variant``, per device.
 
     CuPy compiles it per dtype (and dimensionality) on first call and
     caches that too, so each dtype is built once per device.
     """
-    in_params, out_params, operation = _SOURCES[function, variant]
+    in_params, out_params, operation = SOURCES[name, variant]
     return cupy.ElementwiseKernel(
-        in_params, out_params, operation, name=f"relukit_{function}_{variant}", preamble=_PREAMBLE
+        in_params, out_params, operation, name=f"relukit_{name}_{variant}", preamble=_PREAMBLE
     )
-
-
-def _keras_scalars(params: ReluParams):
-    cap = math.nan if params.max_value is None else params.max_value
-    return (params.negative_slope, cap, params.threshold)
 
 
 def _flat_order(arrays):
@@ -202,27 +158,8 @@ def _flat_order(arrays):
     return arrays
 
 
-def _launch(function, inputs, out, params):
-    *inputs, out = _flat_order([*inputs, out])
-    if params.is_plain:
-        _kernel(function, "plain")(*inputs, out)
-    else:
-        _kernel(function, "keras")(*inputs, *_keras_scalars(params), out)
-
-
-def relu(x, out, params: ReluParams, fresh: bool = False):
-    """Write ``relu(x)`` into ``out`` on the current stream and return ``out``."""
-    _launch("relu", (x,), out, params)
-    return out
-
-
-def relu_grad(x, out, params: ReluParams, fresh: bool = False):
-    """Write ``relu_grad(x)`` into ``out`` on the current stream and return ``out``."""
-    _launch("relu_grad", (x,), out, params)
-    return out
-
-
-def relu_backward(dy, x, out, params: ReluParams, fresh: bool = False):
-    """Write ``dy * relu_grad(x)`` (a select) into ``out`` and return ``out``."""
-    _launch("relu_backward", (dy, x), out, params)
+def run(op, variant: str, inputs, out, scalars, fresh: bool = False):
+    """Launch ``op`` (``variant``) on the current stream, writing ``out``; return ``out``."""
+    *inputs, target = _flat_order([*inputs, out])
+    _kernel(op.name, variant)(*inputs, *scalars, target)
     return out

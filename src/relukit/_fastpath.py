@@ -1,10 +1,10 @@
-"""Kernels for the common small call, looked up by dtype before any validation.
+"""Kernels for the common small call, looked up by dtype before any checking.
 
-At 1e3 elements the Python work around a kernel (validation, dispatch,
-allocation) is the whole cost of a call, so ``relukit._api`` first checks
-for the plainest case: C-contiguous NumPy arrays of a native dtype that is
-in these tables, default parameters, no ``out``, automatic backend. It then
-calls the compiled kernel's entry point directly, skipping Numba's
+At 1e3 elements the Python work around a kernel (checks, dispatch,
+allocation) is the whole cost of a call, so every public function first
+checks for the plainest case: C-contiguous NumPy arrays of one native dtype
+that is in its table, default parameters, no ``out``, automatic backend. It
+then calls the compiled kernel's entry point directly, skipping Numba's
 argument-type dispatch (a third of the remaining cost); that is safe only
 because the table is keyed by the exact dtype and dimension the kernel was
 compiled for, and the caller has checked the layout.
@@ -13,6 +13,10 @@ The tables are empty until the Numba backend loads and registers its
 kernels; a dtype absent from them takes the general path.
 """
 
+from __future__ import annotations
+
+import numpy as np
+
 #: Arrays up to this many elements call the serial kernel's entry point;
 #: larger ones call ``Slots.large``, which may use the thread pool.
 MAX_SIZE = 1 << 15
@@ -20,48 +24,84 @@ MAX_SIZE = 1 << 15
 #: Most dimensions NumPy allows (entries beyond compile nothing).
 _MAX_NDIM = 64
 
+#: operation name -> {dtype: Slots}; filled by the Numba backend.
+TABLES: dict = {}
+
 
 class Slots(list):
-    """Entry points of one kernel for one dtype, indexed by ``ndim``.
+    """Entry points of one operation's default kernel for one dtype, by ``ndim``.
 
-    ``large(*inputs)`` computes the same function for arrays above
-    :data:`MAX_SIZE`, allocating the result and using the thread pool.
+    ``slots[ndim](*inputs, out, *slots.scalars)`` computes into a separate
+    ``out``. :meth:`new`, :meth:`into` and :meth:`same` are the three jobs
+    (allocate the result, write into a separate ``out``, write over the
+    input the result is like), each serial up to :data:`MAX_SIZE` elements
+    and handed to ``run_large(arrays, job)`` beyond, which may use the
+    thread pool and streaming stores.
     """
 
-    def __init__(self, compile_for, large):
+    def __init__(self, compile_for, run_large, dtype, scalars):
         super().__init__([None] * (_MAX_NDIM + 1))
+        self._same = [None] * (_MAX_NDIM + 1)
         self._compile_for = compile_for
-        self.large = large
+        self._run_large = run_large
+        self._dtype = dtype
+        self.scalars = scalars
 
     def fill(self, ndim):
         """Compile (or load from cache) the kernel for ``ndim`` dimensions."""
-        self[ndim] = self._compile_for(ndim)
+        self[ndim] = self._compile_for("direct", ndim)
         return self[ndim]
 
+    def large(self, *inputs):
+        out = np.empty(inputs[-1].shape, self._dtype)
+        self._run_large((*inputs, out), "new")
+        return out
 
-#: dtype -> Slots of ``kernel(x, out)`` for relu and relu_grad, and of
-#: ``kernel(dy, x, out)`` for relu_backward (dy and x of that dtype).
-relu: dict = {}
-relu_grad: dict = {}
-relu_backward: dict = {}
+    def new(self, *inputs):
+        x = inputs[-1]
+        if x.size > MAX_SIZE:
+            return self.large(*inputs)
+        out = np.empty(x.shape, self._dtype)
+        (self[x.ndim] or self.fill(x.ndim))(*inputs, out, *self.scalars)
+        return out
+
+    def into(self, *arrays):
+        out = arrays[-1]
+        if out.size > MAX_SIZE:
+            self._run_large(arrays, "into")
+        else:
+            (self[out.ndim] or self.fill(out.ndim))(*arrays, *self.scalars)
+        return out
+
+    def same(self, *arrays):
+        out = arrays[-1]
+        if out.size > MAX_SIZE:
+            self._run_large(arrays, "same")
+            return out
+        kernel = self._same[out.ndim]
+        if kernel is None:
+            kernel = self._same[out.ndim] = self._compile_for("same", out.ndim)
+        kernel(*arrays, *self.scalars)
+        return out
 
 
-_load_tried = False
+def register(name: str, dtype, slots: Slots) -> None:
+    TABLES.setdefault(name, {})[dtype] = slots
 
 
-def load_numba_once():
-    """Load the Numba backend, which fills the tables, on the first call.
+def table(name: str) -> dict:
+    """The table of operation ``name``, loading the Numba backend on first use.
 
     Without this the very first call would take the general path and load
-    the larger general-purpose kernel from Numba's cache as well.
+    the larger general-purpose drivers from Numba's cache as well.
     """
-    global _load_tried
-    if _load_tried:
-        return
-    _load_tried = True
-    from . import _backends
+    found = TABLES.get(name)
+    if found is None:
+        from . import _backends
 
-    try:
-        _backends.load("numba")
-    except ImportError:
-        pass  # the general path will use the NumPy reference backend
+        try:
+            _backends.load("numba")
+        except ImportError:
+            pass  # the general path will use the NumPy reference backend
+        found = TABLES.setdefault(name, {})
+    return found

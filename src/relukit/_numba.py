@@ -1,19 +1,20 @@
 """The Numba CPU backend: parallel, in place, streaming where it pays.
 
-``relukit._api`` validates arguments, allocates ``out`` and settles overlap
-before it calls :func:`relu`, :func:`relu_grad` or :func:`relu_backward`
-here. This module only picks the kernel (by dtype and parameters), the
-view of the data it runs on (flat when every operand is contiguous in the
-same order, chunks of a buffered ``np.nditer`` otherwise) and how to run it
-(serial, on Numba's thread pool, with streaming stores).
+``relukit._api`` checks arguments, allocates ``out`` and settles overlap
+before it calls :func:`run`. This module picks the view of the data a
+driver runs on (flat when every operand is contiguous in the same order,
+chunks of a buffered ``np.nditer`` otherwise, which also widens float16),
+how to write ``out`` (see ``relukit._numba_drivers``) and whether to use the
+thread pool. Drivers are compiled per operation, variant, write mode and
+serial or parallel, on first use, so a call compiles only what it runs.
 
 Threads: a parallel call takes a lock without waiting; if another thread
 holds it, this call runs serially instead. Many Python threads calling
 relukit at once (Dask's threaded scheduler) therefore never run two
 parallel regions together, which Numba's ``workqueue`` layer cannot
 survive, and never oversubscribe the cores. In a process forked after the
-thread pool started (``multiprocessing`` with the fork start method), the
-pool is never used again: GNU OpenMP aborts such a child.
+thread pool started, the pool is never used again: GNU OpenMP aborts such
+a child.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import numba
 import numpy as np
 
 from . import _fastpath
-from . import _kernels as K
-from ._params import PLAIN, ReluParams
+from . import _numba_drivers as D
+from ._ops import OPERATIONS
 
 xp = np
 
@@ -34,9 +35,10 @@ xp = np
 #: saves; on a loaded machine a parallel region can also wait a scheduler
 #: time slice for its second thread, so arrays that fit in L2 stay serial.
 PARALLEL_MIN_BYTES = 1 << 20
-#: Above this many bytes of output (beyond the caches), stores bypass the cache.
+#: Above this many bytes of output (beyond the caches), stores into an
+#: existing ``out`` bypass the cache.
 STREAM_MIN_BYTES = 1 << 25
-#: Elements per chunk of the ``np.nditer`` path for odd layouts.
+#: Elements per chunk of the ``np.nditer`` path for odd layouts and float16.
 _NDITER_BUFFER = 8192
 
 _pool_lock = threading.Lock()
@@ -50,41 +52,10 @@ def _after_fork_in_child():
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-
-def _entry_points(small, kernel, dtype, arity):
-    """Fast-path slots of ``small``'s entry points for C-contiguous ``dtype`` arrays,
-    with kernel number ``kernel`` of the drivers for large arrays."""
-    element = numba.from_dtype(dtype)
-
-    def compile_for(ndim):
-        array = numba.types.Array(element, ndim, "C")
-        return small.compile((array,) * (arity + 1))
-
-    serial, parallel = (
-        (K.unary_range, K.unary_parallel) if arity == 1 else (K.binary_range, K.binary_parallel)
-    )
-
-    def large(*inputs):
-        out = np.empty(inputs[-1].shape, dtype)
-        flat = [a.reshape(-1) for a in inputs + (out,)]
-        _run(serial, parallel, (kernel, *flat, *_scalars(PLAIN), K.DIRECT), flat[-1])
-        return out
-
-    return _fastpath.Slots(compile_for, large)
-
-
-# float16 needs its bit-pattern kernels, so it is left to the general path.
-for _name in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
-    _dtype = np.dtype(_name)
-    _fastpath.relu[_dtype] = _entry_points(K.relu_small, K.RELU, _dtype, 1)
-    if _dtype.kind == "f":
-        _fastpath.relu_grad[_dtype] = _entry_points(K.grad_small, K.GRAD, _dtype, 1)
-        _fastpath.relu_backward[_dtype] = _entry_points(K.backward_small, K.BACKWARD, _dtype, 2)
-
-
 # numba.get_num_threads() re-checks that the pool is up on every call (2 us
 # here, 3% of a 1e6-element call); once it is, the runtime's own per-thread
 # counter answers the same question (it honours numba.set_num_threads too).
+# A private name: tests/test_reliability.py fails if it moves.
 _raw_thread_count = getattr(numba.np.ufunc.parallel, "_get_num_threads", None)
 
 
@@ -103,26 +74,83 @@ def threads_for(nbytes: int) -> int:
         return 1
 
 
-def _run(serial, parallel, args, out):
-    """Run a kernel over the flat ``out`` serially or on the thread pool."""
-    mode = args[-1]
+# --- compile units -------------------------------------------------------------
+
+
+class Drivers:
+    """The compiled drivers of one kernel body, each compiled on first use."""
+
+    def __init__(self, prefix: str, element, arity: int):
+        self._prefix = prefix
+        self._kernel = D.inline_kernel(element)
+        self._hash = D.code_hash(element)
+        self._kind = "unary" if arity == 1 else "binary"
+        self._units: dict = {}
+        self._lock = threading.RLock()
+
+    def __getitem__(self, mode: str):
+        unit = self._units.get(mode)
+        if unit is None:
+            with self._lock:
+                unit = self._units.get(mode) or self._build(mode)
+                self._units[mode] = unit
+        return unit
+
+    def _build(self, mode: str):
+        name = f"{self._prefix}_{mode}_{self._hash}"
+        if mode.endswith("_parallel"):
+            body = self[mode[: -len("_parallel")]]
+            return D.specialise(getattr(D, f"{self._kind}_parallel"), name, parallel=True, body=body)
+        if mode.startswith("small"):
+            body = self["direct"] if mode == "small" else self[mode[len("small_") :]]
+            return D.specialise(getattr(D, f"{self._kind}_small"), name, body=body)
+        return D.specialise(getattr(D, f"{self._kind}_{mode}"), name, kernel=self._kernel)
+
+
+_drivers: dict = {}
+
+
+def drivers(op, variant: str, bits: bool = False) -> Drivers:
+    """The drivers of ``op``'s ``variant`` (its float16 bit-pattern body if ``bits``)."""
+    key = (op.name, variant, bits)
+    found = _drivers.get(key)
+    if found is None:
+        chosen = op.variants[variant]
+        element = chosen.cpu_f16_bits if bits else chosen.cpu
+        prefix = f"{op.name}_{variant}{'_f16bits' if bits else ''}"
+        found = _drivers.setdefault(key, Drivers(prefix, element, op.arity))
+    return found
+
+
+# --- running -------------------------------------------------------------------
+
+
+def _run_flat(units: Drivers, mode: str, arrays, scalars):
+    """Run the ``mode`` driver over flat ``arrays`` (inputs then out)."""
+    out = arrays[-1]
     chunks = threads_for(out.nbytes)
     if chunks > 1 and _pool_lock.acquire(blocking=False):
         try:
             _pool["started"] = True
-            parallel(*args, chunks)
+            units[mode + "_parallel"](*arrays, *scalars, chunks)
             return
         finally:
             _pool_lock.release()
-    serial(*args[:-1], 0, out.size, mode)
+    units[mode](*arrays, *scalars, 0, out.size)
 
 
-def _scalars(params: ReluParams):
-    cap = np.nan if params.max_value is None else params.max_value
-    return params.negative_slope, cap, params.threshold
+def _is_f16(a) -> bool:
+    return a.dtype.kind == "f" and a.itemsize == 2
 
 
-def _flat(*arrays):
+def _bits(a):
+    """float16 as its uint16 bit pattern, in the same byte order."""
+    if _is_f16(a):
+        return a.view(np.dtype(np.uint16).newbyteorder(a.dtype.byteorder))
+    return a
+
+
+def _flat(arrays):
     """1-D views of arrays laid out alike in memory, or None."""
     for a in arrays:
         if not (a.dtype.isnative and a.flags.aligned):
@@ -138,106 +166,103 @@ def _flat(*arrays):
     return [a.reshape(-1, order=order) for a in arrays]
 
 
-def _mode(out, fresh):
-    # Streaming stores pay off into memory that exists already; into pages
-    # just allocated they lose (measured: the kernel zeroes each page into
-    # the cache on first touch, and the stores then miss it).
-    if not fresh and out.nbytes >= STREAM_MIN_BYTES and out.flags.aligned:
-        return K.STREAMED
-    return K.DIRECT
+def _write_mode(arity: int, flat, fresh: bool) -> str:
+    out = flat[-1]
+    if not fresh:
+        for index, a in enumerate(flat[:-1]):
+            if a.ctypes.data == out.ctypes.data:
+                if arity == 1:
+                    return "in_place"
+                return "out_is_dy" if index == 0 else "out_is_x"
+        # Streaming stores pay off into memory that exists already; into
+        # pages just allocated they lose (the kernel zeroes each page into
+        # the cache on first touch, and the stores then miss it).
+        if out.nbytes >= STREAM_MIN_BYTES:
+            return "streamed"
+    return "direct"
 
 
-def _bits(a):
-    """float16 as its uint16 bit pattern: ReLU on float16 only selects bits."""
-    if a.dtype.kind == "f" and a.itemsize == 2:
-        return a.view(np.dtype(np.uint16).newbyteorder(a.dtype.byteorder))
-    return a
+def run(op, variant: str, inputs, out, scalars, fresh: bool = False):
+    """Write ``op`` (``variant``) of ``inputs`` into ``out`` and return ``out``."""
+    arrays = [*inputs, out]
+    has_f16 = any(_is_f16(a) for a in arrays)
+    # The bit-pattern bodies test x's bits; any other float16 operand (dy,
+    # out) is only moved, so it may travel as bits too.
+    bits = _is_f16(inputs[-1]) and op.variants[variant].cpu_f16_bits is not None
+    units = drivers(op, variant, bits)
+    if bits:
+        arrays = [_bits(a) for a in arrays]
+    flat = None if (has_f16 and not bits) else _flat(arrays)
+    if flat is None:
+        _run_nditer(units, arrays, scalars, widen=has_f16 and not bits)
+    else:
+        _run_flat(units, _write_mode(op.arity, flat, fresh), flat, scalars)
+    return out
 
 
-def _compute_dtype(a, keras):
-    if a.dtype.kind == "f" and a.itemsize == 2:
-        # Numba cannot compute in float16: the Keras kernels get float32.
-        return np.dtype(np.float32) if keras else np.dtype(np.uint16)
+def _compute_dtype(a, is_out: bool, widen: bool):
+    if widen and _is_f16(a):
+        # Numba cannot compute in float16: inputs widen exactly to float32,
+        # and the result stays in float64 until NumPy rounds it once.
+        return np.dtype(np.float64 if is_out else np.float32)
     return a.dtype.newbyteorder("=")
 
 
-def _unary(plain, f16, keras, x, out, params, fresh):
-    slope, cap, thresh = _scalars(params)
-    is_f16 = x.dtype.kind == "f" and x.itemsize == 2
-    if not params.is_plain:
-        kernel = keras
-    else:
-        kernel = f16 if is_f16 else plain
-    flat = None if (is_f16 and kernel == keras) else _flat(_bits(x), _bits(out))
-    if flat is None:
-        _nditer_unary(kernel, x, out, params)
-        return out
-    xf, of = flat
-    mode = _mode(of, fresh)
-    _run(K.unary_range, K.unary_parallel, (kernel, xf, of, slope, cap, thresh, mode), of)
-    return out
-
-
-def _nditer_unary(kernel, x, out, params):
-    keras = not params.is_plain
-    dtypes = [_compute_dtype(x, keras), _compute_dtype(out, keras)]
-    slope, cap, thresh = _scalars(params)
+def _run_nditer(units: Drivers, arrays, scalars, widen: bool):
+    last = len(arrays) - 1
     it = np.nditer(
-        [_bits(x) if not keras else x, _bits(out) if not keras else out],
+        arrays,
         flags=["external_loop", "buffered", "zerosize_ok", "grow_inner"],
-        op_flags=[["readonly", "contig"], ["writeonly", "contig"]],
-        op_dtypes=dtypes,
+        op_flags=[["readonly", "contig"]] * last + [["writeonly", "contig"]],
+        op_dtypes=[_compute_dtype(a, i == last, widen) for i, a in enumerate(arrays)],
         casting="same_kind",
         buffersize=_NDITER_BUFFER,
     )
+    direct = units["direct"]
     with it:
-        for xc, oc in it:
-            K.unary_range(kernel, xc, oc, slope, cap, thresh, 0, xc.size, K.DIRECT)
+        for chunk in it:
+            direct(*chunk, *scalars, 0, chunk[0].size)
 
 
-def relu(x, out, params: ReluParams, fresh: bool = False):
-    return _unary(K.RELU, K.RELU_F16, K.RELU_KERAS, x, out, params, fresh)
+# --- the small-call fast path (see relukit._fastpath) --------------------------
 
 
-def relu_grad(x, out, params: ReluParams, fresh: bool = False):
-    return _unary(K.GRAD, K.GRAD_F16, K.GRAD_KERAS, x, out, params, fresh)
+def _register_fast_paths():
+    for op in OPERATIONS:
+        variant = op.choose(op.defaults)
+        units = drivers(op, variant)
+        dtypes = ("float32", "float64")
+        if op.variants[variant].int_ok and op.inputs == ("x",):
+            dtypes += ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+        for name in dtypes:
+            dtype = np.dtype(name)
+            scalars = op.scalars(op.defaults, dtype, dtype)
+            _fastpath.register(op.name, dtype, _slots(units, dtype, op.arity, scalars))
 
 
-def relu_backward(dy, x, out, params: ReluParams, fresh: bool = False):
-    slope, cap, thresh = _scalars(params)
-    keras = not params.is_plain
-    any_f16 = any(a.dtype.kind == "f" and a.itemsize == 2 for a in (dy, x))
-    if keras:
-        kernel = K.BACKWARD_KERAS
-    elif x.dtype.kind == "f" and x.itemsize == 2:
-        kernel = K.BACKWARD_XF16
-    else:
-        kernel = K.BACKWARD
-    flat = None if (keras and any_f16) else _flat(_bits(dy), _bits(x), _bits(out))
-    if flat is None:
-        _nditer_binary(kernel, dy, x, out, params)
-        return out
-    dyf, xf, of = flat
-    mode = _mode(of, fresh)
-    _run(K.binary_range, K.binary_parallel, (kernel, dyf, xf, of, slope, cap, thresh, mode), of)
-    return out
+def _slots(units: Drivers, dtype, arity, scalars):
+    element = numba.from_dtype(dtype)
+    # The job "same" writes over the input the result is like: x for a
+    # unary operation, dy for a backward pass.
+    same_mode = "in_place" if arity == 1 else "out_is_dy"
+
+    def compile_for(job, ndim):
+        array = numba.types.Array(element, ndim, "C")
+        driver = units["small" if job == "direct" else "small_" + same_mode]
+        return driver.compile((array,) * (arity + 1) + (numba.types.float64,) * 3)
+
+    def run_large(arrays, job):
+        flat = [a.reshape(-1) for a in arrays]
+        if job == "same":
+            mode = same_mode
+        else:
+            mode = _write_mode(arity, flat, fresh=job == "new")
+        _run_flat(units, mode, flat, scalars)
+
+    return _fastpath.Slots(compile_for, run_large, dtype, scalars)
 
 
-def _nditer_binary(kernel, dy, x, out, params):
-    keras = not params.is_plain
-    ops = [dy, x, out] if keras else [_bits(dy), _bits(x), _bits(out)]
-    slope, cap, thresh = _scalars(params)
-    it = np.nditer(
-        ops,
-        flags=["external_loop", "buffered", "zerosize_ok", "grow_inner"],
-        op_flags=[["readonly", "contig"], ["readonly", "contig"], ["writeonly", "contig"]],
-        op_dtypes=[_compute_dtype(a, keras) for a in (dy, x, out)],
-        casting="same_kind",
-        buffersize=_NDITER_BUFFER,
-    )
-    with it:
-        for dyc, xc, oc in it:
-            K.binary_range(kernel, dyc, xc, oc, slope, cap, thresh, 0, xc.size, K.DIRECT)
+_register_fast_paths()
 
 
 def threading_info() -> dict:
