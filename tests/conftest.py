@@ -17,7 +17,9 @@ settings.load_profile("relukit")
 def numba_path(request, monkeypatch):
     """Force the Numba backend down each of its execution paths, even on small arrays."""
     if request.param in ("parallel", "streamed"):
+        # Pooled, in chunks of one cache line: many chunk boundaries.
         monkeypatch.setattr(_numba, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(_numba, "CHUNK_MIN_BYTES", 64)
     if request.param == "streamed":
         monkeypatch.setattr(_numba, "STREAM_MIN_BYTES", 0)
     return request.param

@@ -246,15 +246,15 @@ class _CountingLock:
 @pytest.mark.parametrize("spec", FUNCTIONS)
 def test_threaded_scheduler_many_chunks(spec, monkeypatch):
     """Hundreds of pool-sized chunks on eight threads: some calls must find
-    Numba's pool busy and run serially, and every value must be right."""
+    relukit's pool busy and run serially, and every value must be right."""
     lock = _CountingLock()
-    monkeypatch.setattr(_numba, "_pool_lock", lock)
+    monkeypatch.setattr(_numba._pool, "_busy", lock)
     blocks = 200
     arrays = _numpy_inputs(spec, (blocks * PARALLEL_CHUNK,), "float64")
     result = public(spec)(*_dask_inputs(arrays, [PARALLEL_CHUNK, PARALLEL_CHUNK]))
     assert result.npartitions == blocks
     computed = result.compute(scheduler="threads", num_workers=8)
-    assert lock.taken > 0, "no chunk used Numba's thread pool"
+    assert lock.taken > 0, "no chunk used relukit's thread pool"
     assert lock.busy > 0, "no two chunks ever ran at once"
     # The eager call is checked against the reference elsewhere; at this
     # size the full reference comparison would dominate the test.
@@ -262,42 +262,33 @@ def test_threaded_scheduler_many_chunks(spec, monkeypatch):
 
 
 _LAYER_SCRIPT = """
-import importlib
-try:  # a layer whose library is missing would make relukit run serially
-    importlib.import_module({module!r})
-except ImportError:
-    raise SystemExit(3)
 import numpy as np, dask, dask.array as da, numba, relukit as rk
 from relukit import _numba
 n = 2 * _numba.PARALLEL_MIN_BYTES // 8
 x = np.random.default_rng(0).standard_normal(200 * n)
 y = rk.relu(da.from_array(x, chunks=n)).compute(scheduler="threads", num_workers=8)
 assert np.array_equal(y, np.maximum(x, 0)), "wrong values"
-assert numba.threading_layer() == {layer!r}, numba.threading_layer()
+try:
+    layer = numba.threading_layer()
+except ValueError:
+    layer = None
+assert layer is None, f"relukit started Numba's {layer} threading layer"
 """
-
-#: The module behind each of Numba's threading layers.
-_LAYER_MODULES = {
-    "workqueue": "numba.np.ufunc.workqueue",
-    "omp": "numba.np.ufunc.omppool",
-    "tbb": "numba.np.ufunc.tbbpool",
-}
 
 
 @pytest.mark.parametrize("layer", ["workqueue", "omp", "tbb"])
-def test_threaded_scheduler_under_each_threading_layer(layer):
-    """Numba's workqueue layer aborts the process if two threads enter a
-    parallel region at once; relukit's pool lock must prevent that."""
+def test_threaded_scheduler_whatever_numba_layer_is_set(layer):
+    """relukit's pool never starts a Numba threading layer, whichever one
+    NUMBA_THREADING_LAYER names (workqueue aborts the process if two
+    threads enter a parallel region at once; tbb may not be installed)."""
     env = dict(os.environ, NUMBA_THREADING_LAYER=layer)
     run = subprocess.run(
-        [sys.executable, "-c", _LAYER_SCRIPT.format(layer=layer, module=_LAYER_MODULES[layer])],
+        [sys.executable, "-c", _LAYER_SCRIPT],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    if run.returncode == 3:
-        pytest.skip(f"Numba's {layer} threading layer is not installed here")
     assert run.returncode == 0, run.stderr[-2000:]
 
 

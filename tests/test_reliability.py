@@ -55,37 +55,10 @@ def test_many_threads_at_once():
     assert errors == []
 
 
-CONCURRENT = """
-    import threading, numpy as np, numba, relukit as rk
-    x = np.random.default_rng(0).standard_normal(2_000_000).astype(np.float32)
-    expected = np.maximum(x, 0)
-    rk.relu(x)  # starts the pool
-    bad = []
-    def work():
-        for _ in range(10):
-            if not np.array_equal(rk.relu(x), expected):
-                bad.append(1)
-    ts = [threading.Thread(target=work) for _ in range(6)]
-    [t.start() for t in ts]; [t.join() for t in ts]
-    print("layer", numba.threading_layer(), "bad", len(bad))
-"""
-
-
-@pytest.mark.parametrize("layer", ["workqueue", "omp", "default"])
-def test_concurrent_calls_under_each_threading_layer(layer):
-    """The workqueue layer aborts the process on concurrent parallel calls."""
-    result = run_python(CONCURRENT, {"NUMBA_THREADING_LAYER": layer})
-    if layer == "omp" and "No threading layer could be loaded" in result.stderr:
-        pytest.skip("no OpenMP runtime for Numba on this machine")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "bad 0" in result.stdout
-
-
 FORK = """
-    import multiprocessing as mp, numpy as np, numba, relukit as rk
+    import multiprocessing as mp, numpy as np, relukit as rk
     x = np.random.default_rng(0).standard_normal(2_000_000).astype(np.float32)
     rk.relu(x)  # the parent starts the thread pool
-    print("layer", numba.threading_layer(), flush=True)
     def child(q):
         q.put(bool(np.array_equal(rk.relu(x), np.maximum(x, 0))))
     ctx = mp.get_context("fork")
@@ -98,14 +71,51 @@ FORK = """
 """
 
 
-@pytest.mark.parametrize("layer", ["omp", "workqueue"])
-def test_fork_after_parallel_use(layer):
-    """GNU OpenMP aborts a forked child that enters a parallel region."""
-    result = run_python(FORK, {"NUMBA_THREADING_LAYER": layer}, timeout=300)
-    if layer == "omp" and "No threading layer could be loaded" in result.stderr:
-        pytest.skip("no OpenMP runtime for Numba on this machine")
+def test_fork_after_parallel_use():
+    """A child forked after the pool ran starts a pool of its own."""
+    result = run_python(FORK, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "children [True, True] [0, 0]" in result.stdout
+
+
+def test_caller_does_the_work_when_workers_never_run(monkeypatch):
+    """A worker without a core (here: never started) stalls nothing: the
+    calling thread claims every chunk itself."""
+    from relukit._pool import Pool
+
+    pool = Pool(4)
+    monkeypatch.setattr(pool, "_start", lambda: pool._workers.append("never scheduled"))
+    seen = []
+    assert pool.run(seen.append, 37)
+    assert sorted(seen) == list(range(37))
+
+
+def test_pool_runs_every_chunk_once_with_workers():
+    from relukit._pool import Pool
+
+    pool = Pool(3)
+    seen = []
+    lock = threading.Lock()
+
+    def task(k):
+        with lock:
+            seen.append(k)
+
+    for _ in range(50):
+        seen.clear()
+        assert pool.run(task, 101)
+        assert sorted(seen) == list(range(101))
+
+
+def test_pool_reports_a_task_error_in_the_caller():
+    from relukit._pool import Pool
+
+    def task(k):
+        if k == 5:
+            raise RuntimeError("chunk 5 failed")
+
+    with pytest.raises(RuntimeError, match="chunk 5 failed"):
+        Pool(2).run(task, 9)
 
 
 def test_fork_context_in_this_process():
@@ -173,16 +183,16 @@ def test_more_than_2_31_elements():
     assert int(x[: 2**31 + 72].max()) == 0
 
 
-def test_threading_layer_that_cannot_load():
-    """A layer that is not installed: serial results and a reason in show_config."""
+def test_one_thread_from_the_environment():
+    """RELUKIT_NUM_THREADS=1: serial results, and show_config says so."""
     result = run_python(
         """
         import numpy as np, relukit as rk
         x = np.linspace(-1, 1, 1_000_001)
         assert np.array_equal(rk.relu(x), np.maximum(x, 0))
-        print(rk.show_config(mode="dicts")["numba_threading"]["layer"])
+        print("threads", rk.show_config(mode="dicts")["threads"]["threads"])
         """,
-        {"NUMBA_THREADING_LAYER": "no_such_layer_xyz"},
+        {"RELUKIT_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "relukit runs serially" in result.stdout
+    assert "threads 1" in result.stdout

@@ -85,7 +85,7 @@ def config() -> dict:
     }
     info["versions"]["cupy"] = _cupy_distribution()
     if backends.get("numba") is True:
-        info["numba_threading"] = _backends.load("numba").threading_info()
+        info["threads"] = _backends.load("numba").threading_info()
     info["gpu"] = _gpu_info()
     return info
 
@@ -102,12 +102,12 @@ def _format(info: dict) -> str:
     lines.append("backends")
     for name, status in info["backends"].items():
         lines.append(f"  {name:10s}{'available' if status is True else status}")
-    threading_info = info.get("numba_threading")
+    threading_info = info.get("threads")
     if threading_info:
         lines.append("")
-        lines.append("numba threading")
-        lines.append(f"  layer     {threading_info['layer']}")
-        lines.append(f"  threads   {threading_info['threads']}")
+        lines.append("cpu threads")
+        lines.append(f"  threads   {threading_info['threads']} (RELUKIT_NUM_THREADS sets it)")
+        lines.append(f"  from      {threading_info['parallel_min_bytes'] // 1024} KiB of output")
     lines.append("")
     gpu = info["gpu"]
     if gpu["available"]:

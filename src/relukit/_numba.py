@@ -8,18 +8,17 @@ how to write ``out`` (see ``relukit._numba_drivers``) and whether to use the
 thread pool. Drivers are compiled per operation, variant, write mode and
 serial or parallel, on first use, so a call compiles only what it runs.
 
-Threads: a parallel call takes a lock without waiting; if another thread
-holds it, this call runs serially instead. Many Python threads calling
-relukit at once (Dask's threaded scheduler) therefore never run two
-parallel regions together, which Numba's ``workqueue`` layer cannot
-survive, and never oversubscribe the cores. In a process forked after the
-thread pool started, the pool is never used again: GNU OpenMP aborts such
-a child.
+Threads: large calls are cut into chunks that relukit's own pool
+(``relukit._pool``) and the calling thread claim as they go, so a core
+that another process keeps busy never stalls a call. The drivers are
+serial Numba functions that release the GIL; Numba's ``parallel=True``
+and its threading layers are not used (its fork-join regions wait for
+their slowest thread, its ``workqueue`` layer aborts the process on
+concurrent use, and GNU OpenMP aborts a forked child).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numba
@@ -28,6 +27,7 @@ import numpy as np
 from . import _fastpath
 from . import _numba_drivers as D
 from ._ops import OPERATIONS
+from ._pool import Pool, default_threads
 
 xp = np
 
@@ -41,37 +41,26 @@ STREAM_MIN_BYTES = 1 << 25
 #: Elements per chunk of the ``np.nditer`` path for odd layouts and float16.
 _NDITER_BUFFER = 8192
 
-_pool_lock = threading.Lock()
-_pool = {"started": False, "forked": False}
+#: Each chunk of a pooled call writes at least this many bytes, so that the
+#: Python work of handing out a chunk (about a microsecond) stays small
+#: beside the chunk itself.
+CHUNK_MIN_BYTES = 1 << 18
+#: At most this many chunks per thread: large calls get larger chunks.
+_CHUNKS_PER_THREAD = 32
+
+_pool = Pool(default_threads())
 
 
-def _after_fork_in_child():
-    if _pool["started"]:
-        _pool["forked"] = True
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-# numba.get_num_threads() re-checks that the pool is up on every call (2 us
-# here, 3% of a 1e6-element call); once it is, the runtime's own per-thread
-# counter answers the same question (it honours numba.set_num_threads too).
-# A private name: tests/test_reliability.py fails if it moves.
-_raw_thread_count = getattr(numba.np.ufunc.parallel, "_get_num_threads", None)
-
-
-def threads_for(nbytes: int) -> int:
-    """How many chunks to split a call over: 1 means serial."""
-    if nbytes < PARALLEL_MIN_BYTES or _pool["forked"] or _pool.get("unavailable"):
-        return 1
-    if _pool["started"] and _raw_thread_count is not None:
-        return _raw_thread_count()
-    try:
-        return numba.get_num_threads()
-    except ValueError as error:
-        # No threading layer loads (NUMBA_THREADING_LAYER names one that is
-        # not installed): compute serially, and say why in show_config.
-        _pool["unavailable"] = " ".join(str(error).split())
-        return 1
+def chunking(nbytes: int, itemsize: int):
+    """``(elements per chunk, chunks)`` for an output of ``nbytes``; 1 chunk means serial."""
+    size = nbytes // itemsize
+    if nbytes < PARALLEL_MIN_BYTES or _pool.threads < 2 or size == 0:
+        return size, 1
+    chunk_bytes = max(CHUNK_MIN_BYTES, nbytes // (_CHUNKS_PER_THREAD * _pool.threads))
+    # Whole cache lines per chunk: streaming stores stay aligned and no two
+    # threads write one line.
+    step = max(1, -(-chunk_bytes // 64) * 64 // itemsize)
+    return step, -(-size // step)
 
 
 # --- compile units -------------------------------------------------------------
@@ -98,9 +87,6 @@ class Drivers:
 
     def _build(self, mode: str):
         name = f"{self._prefix}_{mode}_{self._hash}"
-        if mode.endswith("_parallel"):
-            body = self[mode[: -len("_parallel")]]
-            return D.specialise(getattr(D, f"{self._kind}_parallel"), name, parallel=True, body=body)
         if mode.startswith("small"):
             body = self["direct"] if mode == "small" else self[mode[len("small_") :]]
             return D.specialise(getattr(D, f"{self._kind}_small"), name, body=body)
@@ -128,15 +114,17 @@ def drivers(op, variant: str, bits: bool = False) -> Drivers:
 def _run_flat(units: Drivers, mode: str, arrays, scalars):
     """Run the ``mode`` driver over flat ``arrays`` (inputs then out)."""
     out = arrays[-1]
-    chunks = threads_for(out.nbytes)
-    if chunks > 1 and _pool_lock.acquire(blocking=False):
-        try:
-            _pool["started"] = True
-            units[mode + "_parallel"](*arrays, *scalars, chunks)
+    size = out.size
+    driver = units[mode]
+    step, chunks = chunking(out.nbytes, out.itemsize)
+    if chunks > 1:
+
+        def chunk(k):
+            driver(*arrays, *scalars, k * step, min(size, (k + 1) * step))
+
+        if _pool.run(chunk, chunks):
             return
-        finally:
-            _pool_lock.release()
-    units[mode](*arrays, *scalars, 0, out.size)
+    driver(*arrays, *scalars, 0, size)
 
 
 def _is_f16(a) -> bool:
@@ -266,13 +254,9 @@ _register_fast_paths()
 
 
 def threading_info() -> dict:
-    """Numba's threading layer and thread count, for ``show_config``."""
-    threads_for(PARALLEL_MIN_BYTES)  # starts the pool, as a large call would
-    if _pool.get("unavailable"):
-        return {"threads": 1, "layer": f"none, relukit runs serially: {_pool['unavailable']}"}
-    info = {"threads": numba.get_num_threads(), "layer": None}
-    try:
-        info["layer"] = numba.threading_layer()
-    except ValueError:
-        info["layer"] = "not started yet (starts at the first large call)"
-    return info
+    """relukit's thread pool, for ``show_config``."""
+    return {
+        "threads": _pool.threads,
+        "parallel_min_bytes": PARALLEL_MIN_BYTES,
+        "started": _pool.started,
+    }

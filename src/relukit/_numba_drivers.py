@@ -1,8 +1,8 @@
 """Templates of the Numba drivers, specialised per kernel body.
 
-Each template below is plain Python with two free names, ``kernel`` (one
-element of an operation, from the operation table) and ``body`` (the serial
-driver a parallel one splits). :func:`specialise` makes a copy of a
+Each template below is plain Python with a free name, ``kernel`` (one
+element of an operation, from the operation table), or ``body`` (the
+driver that the small-call entry points wrap). :func:`specialise` makes a copy of a
 template whose globals bind them, and compiles it with a qualified name
 that carries a hash of the kernel's code, so that Numba's on-disk cache
 keeps one entry per kernel and drops it when the kernel changes (Numba
@@ -29,7 +29,6 @@ import types
 
 import numba
 import numpy as np
-from numba import prange
 from numba.extending import overload
 
 from ._ops import _elements
@@ -74,12 +73,6 @@ def unary_streamed(x, out, a, b, c, lo, hi):
     store_fence()
 
 
-def unary_parallel(x, out, a, b, c, chunks):
-    n = x.size
-    for k in prange(chunks):
-        body(x, out, a, b, c, k * n // chunks, (k + 1) * n // chunks)
-
-
 def unary_small(x, out, a, b, c):
     body(x.reshape(x.size), out.reshape(out.size), a, b, c, 0, x.size)
 
@@ -111,12 +104,6 @@ def binary_streamed(dy, x, out, a, b, c, lo, hi):
     store_fence()
 
 
-def binary_parallel(dy, x, out, a, b, c, chunks):
-    n = x.size
-    for k in prange(chunks):
-        body(dy, x, out, a, b, c, k * n // chunks, (k + 1) * n // chunks)
-
-
 def binary_small(dy, x, out, a, b, c):
     size = x.size
     body(dy.reshape(size), x.reshape(size), out.reshape(size), a, b, c, 0, size)
@@ -141,14 +128,14 @@ def code_hash(function) -> str:
     return digest.hexdigest()[:12]
 
 
-def specialise(template, name: str, parallel: bool = False, **bindings):
+def specialise(template, name: str, **bindings):
     """Compile a copy of ``template`` whose globals bind ``bindings``."""
     namespace = dict(template.__globals__)
     namespace.update(bindings)
     function = types.FunctionType(template.__code__, namespace, name)
     function.__qualname__ = name
     function.__doc__ = template.__doc__
-    return jit(function, parallel=parallel) if parallel else jit(function)
+    return jit(function)
 
 
 def inline_kernel(body_function):

@@ -390,11 +390,13 @@ at NaN in `x`), even where `dy` is inf or NaN. PyTorch's
 ``threshold_backward`` selects the same way (but passes `dy` through where
 `x` is NaN).
 
-Passing ``y = relu(x)`` for `x` gives the same result for plain ReLU and
-ReLU6 (``y > 0`` exactly where ``x > 0``, ``y >= max_value`` exactly where
-``x >= max_value``), and for leaky ReLU with ``negative_slope > 0`` and
-``threshold == 0`` (``y <= 0`` exactly where ``x <= 0``: a product that
-underflows to -0.0 still compares ``<= 0``).""",
+With ``threshold == 0``, passing ``y = relu(x)`` for `x` gives the same
+result for every `x` and `dy` exactly when ``negative_slope >= 0`` and,
+if there is both a slope and a `max_value`, ``max_value > 0`` (in `x`'s
+dtype): then ``y > 0`` exactly where ``x > 0``, ``y <= 0`` exactly where
+``x <= 0`` (a product that underflows to -0.0 still compares ``<= 0``)
+and ``y >= max_value`` exactly where ``x >= max_value``. The tests pin
+this condition.""",
     examples=""">>> import numpy as np
 >>> import relukit as rk
 >>> x = np.array([-1.0, 0.0, 2.0, 3.0])
