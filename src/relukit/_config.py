@@ -108,6 +108,10 @@ def _format(info: dict) -> str:
         lines.append("cpu threads")
         lines.append(f"  threads   {threading_info['threads']} (RELUKIT_NUM_THREADS sets it)")
         lines.append(f"  from      {threading_info['parallel_min_bytes'] // 1024} KiB of output")
+        lines.append("")
+        lines.append("cpu strategy")
+        for line in threading_info["strategy"]:
+            lines.append(f"  {line}")
     lines.append("")
     gpu = info["gpu"]
     if gpu["available"]:

@@ -24,20 +24,27 @@ import threading
 import numba
 import numpy as np
 
-from . import _fastpath
+from . import _calibrate, _fastpath
 from . import _numba_drivers as D
 from ._ops import OPERATIONS
 from ._pool import Pool, default_threads
 
 xp = np
 
-#: Below this many bytes of output, waking the thread pool costs more than it
-#: saves; on a loaded machine a parallel region can also wait a scheduler
-#: time slice for its second thread, so arrays that fit in L2 stay serial.
+#: Below this many bytes of output, handing chunks to the thread pool costs
+#: more than it saves. Measured per machine by ``relukit._calibrate``; this
+#: is the value used until then.
 PARALLEL_MIN_BYTES = 1 << 20
-#: Above this many bytes of output (beyond the caches), stores into an
-#: existing ``out`` bypass the cache.
-STREAM_MIN_BYTES = 1 << 25
+#: From this many bytes, stores into an existing ``out`` bypass the cache
+#: (non-temporal), where ``relukit._calibrate`` found that this pays on the
+#: running CPU; never otherwise (it lost a third on one Intel Xeon VM).
+STREAM_MIN_BYTES = 1 << 62
+#: The settings measured on this machine, or None.
+CALIBRATION = _calibrate.load()
+if CALIBRATION is not None:
+    PARALLEL_MIN_BYTES = CALIBRATION["parallel_min_bytes"]
+    if CALIBRATION["stream"]:
+        STREAM_MIN_BYTES = 1 << 25
 #: Elements per chunk of the ``np.nditer`` path for odd layouts and float16.
 _NDITER_BUFFER = 8192
 
@@ -258,5 +265,7 @@ def threading_info() -> dict:
     return {
         "threads": _pool.threads,
         "parallel_min_bytes": PARALLEL_MIN_BYTES,
+        "streaming_stores": STREAM_MIN_BYTES < 1 << 62,
         "started": _pool.started,
+        "strategy": _calibrate.describe(CALIBRATION),
     }

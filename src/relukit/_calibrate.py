@@ -1,0 +1,158 @@
+"""Strategy settings of the CPU backend, measured on the running machine.
+
+Two choices depend on the CPU more than on anything relukit can know in
+advance: whether non-temporal (streaming) stores into an existing ``out``
+beat ordinary ones (on one AMD EPYC VM they did by a quarter; on an Intel
+Xeon VM they lost a third), and from what size the thread pool pays for
+itself. :func:`measure` times both, side by side and interleaved, in well
+under a second; the result is kept in a small JSON file per CPU model and
+relukit/Numba/NumPy version, in the user's cache folder, and applied when
+the Numba backend loads. Without one, relukit uses ordinary stores and a
+1 MiB pool threshold, and ``show_config`` says that nothing was measured.
+
+``python -m relukit calibrate`` runs it (the bench does too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: Output sizes (bytes) tried for the pool threshold.
+_POOL_SIZES = (1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22)
+#: Output size (bytes) for the streaming trial: far beyond any L3 here.
+_STREAM_BYTES = 1 << 26
+#: A strategy must win by this factor to be chosen over the simpler one.
+_MARGIN = 1.1
+
+
+def cpu_model() -> str:
+    """The CPU's model name, as the kernel reports it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _versions() -> dict:
+    import numba
+
+    from ._version import __version__
+
+    return {"relukit": __version__, "numba": numba.__version__, "numpy": np.__version__}
+
+
+def cache_path() -> Path:
+    """Where the measured settings of this machine are kept."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "relukit" / "calibration.json"
+
+
+def load():
+    """The settings measured for this CPU and these versions, or None."""
+    try:
+        saved = json.loads(cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if saved.get("cpu") != cpu_model() or saved.get("versions") != _versions():
+        return None
+    return saved
+
+
+def _median_pair(first, second, repeat):
+    """Medians of ``first`` and ``second``, timed alternately."""
+    a, b = [], []
+    for _ in range(repeat):
+        for f, times in ((first, a), (second, b)):
+            start = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b)
+
+
+def measure(repeat: int = 7) -> dict:
+    """Time the strategies here and return the settings they choose."""
+    from . import _numba
+    from ._ops import BY_NAME
+
+    units = _numba.drivers(BY_NAME["relu"], "plain")
+    scalars = (0.0, 0.0, 0.0)
+    rng = np.random.default_rng(0)
+
+    big = rng.standard_normal(_STREAM_BYTES // 4).astype(np.float32)
+    out = np.empty_like(big)
+    direct, streamed = units["direct"], units["streamed"]
+    direct(big, out, *scalars, 0, big.size)  # compile, and touch every page
+    streamed(big, out, *scalars, 0, big.size)
+    t_direct, t_streamed = _median_pair(
+        lambda: direct(big, out, *scalars, 0, big.size),
+        lambda: streamed(big, out, *scalars, 0, big.size),
+        repeat,
+    )
+    del big, out
+
+    pool_from = None
+    trials = {}
+    saved = _numba.PARALLEL_MIN_BYTES
+    try:
+        for nbytes in _POOL_SIZES:
+            x = rng.standard_normal(nbytes // 4).astype(np.float32)
+            y = np.empty_like(x)
+            _numba.PARALLEL_MIN_BYTES = 0
+            pooled = lambda: _numba._run_flat(units, "direct", (x, y), scalars)  # noqa: E731
+            serial = lambda: direct(x, y, *scalars, 0, x.size)  # noqa: E731
+            pooled()
+            t_serial, t_pooled = _median_pair(serial, pooled, 4 * repeat)
+            trials[nbytes] = {"serial_s": t_serial, "pooled_s": t_pooled}
+            if t_serial >= _MARGIN * t_pooled:
+                pool_from = nbytes if pool_from is None else pool_from
+            else:
+                pool_from = None  # must pay at every larger size too
+    finally:
+        _numba.PARALLEL_MIN_BYTES = saved
+    return {
+        "cpu": cpu_model(),
+        "versions": _versions(),
+        "threads": _numba._pool.threads,
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "loadavg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        "stream": t_direct >= _MARGIN * t_streamed,
+        "stream_trial": {"bytes": _STREAM_BYTES, "direct_s": t_direct, "streamed_s": t_streamed},
+        "parallel_min_bytes": pool_from if pool_from is not None else 2 * _POOL_SIZES[-1],
+        "pool_trials": trials,
+    }
+
+
+def save(settings: dict) -> Path:
+    path = cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1), encoding="utf-8")
+    return path
+
+
+def describe(settings) -> list:
+    """Lines for show_config and the bench: what is used, and why."""
+    if settings is None:
+        return [
+            "not measured on this machine: ordinary stores, pool from 1 MiB",
+            "(python -m relukit calibrate measures both)",
+        ]
+    trial = settings["stream_trial"]
+    mib = trial["bytes"] >> 20
+    stores = "streaming" if settings["stream"] else "ordinary"
+    return [
+        f"{stores} stores into out= from 32 MiB: {trial['direct_s'] * 1e3:.1f} ms ordinary, "
+        f"{trial['streamed_s'] * 1e3:.1f} ms streaming at {mib} MiB",
+        f"pool from {settings['parallel_min_bytes'] >> 10} KiB of output "
+        f"(measured {settings['when']}, load {settings['loadavg']:.1f})",
+    ]
