@@ -86,6 +86,9 @@ def config() -> dict:
     info["versions"]["cupy"] = _cupy_distribution()
     if backends.get("numba") is True:
         info["threads"] = _backends.load("numba").threading_info()
+        from . import _warmup
+
+        info["kernels"] = {**_warmup.cache_status(), "ready": _warmup.compiled_units()}
     info["gpu"] = _gpu_info()
     return info
 
@@ -112,6 +115,18 @@ def _format(info: dict) -> str:
         lines.append("cpu strategy")
         for line in threading_info["strategy"]:
             lines.append(f"  {line}")
+    kernels = info.get("kernels")
+    if kernels:
+        lines.append("")
+        lines.append("cpu kernels (Numba)")
+        state = "writable" if kernels["writable"] else "read-only: compiled in memory each process"
+        lines.append(f"  cache     {kernels['folder']} ({state})")
+        lines.append(f"  cached    {kernels['cached_kernels']} compiled kernels on disk")
+        ready = kernels["ready"]
+        lines.append(f"  ready     {len(ready)} drivers in this process" + (":" if ready else ""))
+        for name in ready:
+            lines.append(f"    {name}")
+        lines.append("  (python -m relukit warmup compiles the common ones ahead of time)")
     lines.append("")
     gpu = info["gpu"]
     if gpu["available"]:
