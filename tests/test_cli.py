@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from relukit import __main__ as cli
-from relukit import _bench
+from relukit import _bench, _bench_plot
+from relukit import _bench_report as report
+from relukit import _bench_targets as targets
+from relukit._ops import OPERATIONS
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_info_runs_as_a_module():
@@ -19,39 +28,203 @@ def test_info_runs_as_a_module():
         assert needle in result.stdout
 
 
-def test_bench_small(tmp_path, capsys):
-    path = tmp_path / "bench.json"
-    assert cli.main(["bench", "--sizes", "1e3", "2e4", "--repeat", "1", "--json", str(path)]) == 0
-    printed = capsys.readouterr()
-    assert "relu  n=1e+03  float32" in printed.out
-    assert "np.maximum(x, 0)" in printed.out
-    assert "Targets" in printed.out
-    assert "[1/6]" in printed.err  # progress
-    payload = json.loads(path.read_text())
-    labels = {row["label"] for row in payload["rows"]}
-    assert {"relukit", "relukit out=y", "relukit [numpy]", "np.maximum(x, 0)"} <= labels
-    assert all(row["seconds"] > 0 for row in payload["rows"])
+# --- every option is checked before the first timing ----------------------------
 
 
-def test_bench_plot(tmp_path):
+@pytest.fixture
+def no_timing(monkeypatch):
+    """Fail the test if the bench gets as far as timing anything."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("timed before the options were checked")
+
+    monkeypatch.setattr(_bench, "warm_up", refuse)
+    monkeypatch.setattr(_bench, "run", refuse)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--backends", "foo"], "--backends: invalid choice: 'foo'"),
+        (["--dtype", "int8"], "--dtype: invalid choice: 'int8'"),
+        (["--sizes", "abc"], "--sizes: 'abc' is not a number of elements (e.g. 1e6)"),
+        (["--sizes", "0.5"], "--sizes: '0.5' is not a whole number of elements"),
+        (["--sizes", "1e15"], "--sizes: 1e+15 elements of float64 need about"),
+        (["--repeat", "0"], "--repeat: 0 samples?"),
+        (["--repeat", "x"], "--repeat: invalid int value: 'x'"),
+        (["--plot", "{missing}/x.png"], "--plot: the folder"),
+        (["--plot", "{tmp}/x.notanimage"], "--plot: '"),
+        (["--plot", "{tmp}"], "is a directory"),
+        (["--json", "{missing}/x.json"], "--json: the folder"),
+        (["--json", "{tmp}"], "--json: '"),
+    ],
+)
+def test_bad_options_are_refused_before_timing(arguments, message, tmp_path, capsys, no_timing):
+    paths = {"missing": str(tmp_path / "no" / "such" / "folder"), "tmp": str(tmp_path)}
+    arguments = [a.format(**paths) for a in arguments]
+    start = time.perf_counter()
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["bench", *arguments])
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
+    assert time.perf_counter() - start < 5
+
+
+def test_plot_extension_message_names_the_formats(tmp_path):
     pytest.importorskip("matplotlib")
-    path = tmp_path / "bench.png"
-    assert cli.main(["bench", "--sizes", "1e3", "--repeat", "1", "--plot", str(path)]) == 0
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    problem = _bench_plot.check_path(str(tmp_path / "x.notanimage"))
+    assert "cannot write '.notanimage'" in problem and ".png" in problem
+    assert _bench_plot.check_path(str(tmp_path / "x.svg")) is None
 
 
-def test_bench_rejects_bad_sizes(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["bench", "--sizes", "0.5"])
-    assert "positive whole number" in capsys.readouterr().err
+@pytest.mark.parametrize("text, size", [("1e6", 10**6), ("1000", 1000), ("2**20", 2**20)])
+def test_sizes_are_read_as_numbers_of_elements(text, size):
+    assert cli.parse_size(text) == size
 
 
-def test_targets_are_computed_from_rows():
+# --- a tiny run, checked once for everything it prints and writes ---------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One run at 1e3 elements, one sample, with --json and --plot."""
+    folder = tmp_path_factory.mktemp("bench")
+    json_path, png_path = folder / "bench.json", folder / "bench.png"
+    arguments = ["bench", "--sizes", "1e3", "--repeat", "1", "--dtype", "float32", "--json", str(json_path)]
+    if _bench_plot.check_path(str(png_path)) is None:  # matplotlib installed
+        arguments += ["--plot", str(png_path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "relukit", *arguments], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout, json_path, png_path
+
+
+def test_output_fits_80_columns(tiny_run):
+    stdout, _, _ = tiny_run
+    too_wide = [line for line in stdout.splitlines() if len(line) > 80]
+    assert not too_wide
+
+
+def test_output_explains_and_checks(tiny_run):
+    stdout, _, _ = tiny_run
+    assert "How to read the tables" in stdout
+    assert 'relukit [numpy]: relukit forced onto its NumPy reference backend' in stdout
+    for op in OPERATIONS:
+        for mode in report.MODES:
+            assert f"{op.name}, float32, {report.MODE_TITLES[mode]}" in stdout
+    assert "np.maximum(x, 0)" in stdout
+    assert "Targets" in stdout
+    assert "needs --sizes 1e8" in stdout
+    assert "needs --dtype float64" in stdout
+    assert "needs --busy" in stdout
+
+
+def test_json_has_every_job(tiny_run):
+    _, json_path, _ = tiny_run
+    payload = json.loads(json_path.read_text())
+    assert payload["machine"]["cores"] == os.cpu_count()
+    rows = payload["rows"]
+    assert all(row["seconds"] > 0 and row["samples"] for row in rows)
+    for op in OPERATIONS:
+        for mode in report.MODES:
+            labels = {r["label"] for r in rows if r["function"] == op.name and r["mode"] == mode}
+            assert report.relukit_label(op, mode) in labels
+            assert labels & set(op.peers(mode)), (op.name, mode)
+    measured = [t for t in payload["targets"] if "measured" in t]
+    assert measured and all(isinstance(t["met"], bool) for t in measured)
+
+
+def test_plot_is_written(tiny_run):
+    _, _, png_path = tiny_run
+    pytest.importorskip("matplotlib")
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_help_fits_80_columns():
+    env = dict(os.environ, COLUMNS="80")
+    result = subprocess.run(
+        [sys.executable, "-m", "relukit", "bench", "--help"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+
+
+def test_gpu_check_help_without_a_gpu():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gpu_check.py"), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--compile-only" in result.stdout
+
+
+# --- the pieces -------------------------------------------------------------------
+
+
+def _row(function, mode, label, seconds, library, samples=()):
+    ours = library.startswith("relukit")
+    return report.Row(function, mode, "float32", 1000, label, library, ours, seconds, 1.0, samples)
+
+
+def test_targets_are_checked_like_with_like():
     rows = [
-        _bench.Row("relu", "float32", 10**3, "relukit", 1.0, 0.0, True),
-        _bench.Row("relu", "float32", 10**3, "np.maximum(x, 0)", 3.0, 0.0, False),
+        _row("relu", "allocating", "relukit", 1.0, "relukit"),
+        _row("relu", "allocating", "np.maximum(x, 0)", 3.0, "numpy"),
+        _row("relu", "out", "relukit out=y", 2.0, "relukit"),
+        _row("relu", "out", "np.maximum(x, 0, out=y)", 1.0, "numpy", (1.0, 2.0)),
     ]
-    results = dict((t.peer, r) for t, r in _bench.check_targets(rows) if t.size == 10**3)
-    assert results["np.maximum(x, 0)"] == 3.0
-    assert results["torch.relu"] is None
-    assert "met" in _bench.format_targets(_bench.check_targets(rows))
+    hints = targets.Hints(size=lambda sizes: f"needs --sizes {sizes}", dtype=lambda d: f"needs --dtype {d}")
+    wanted = (
+        targets.Target(1.0, ("relu",), ("allocating", "out"), (1000,), ("float32",)),
+        targets.Target(1.5, ("relu",), ("allocating",), (1000, 10**8), ("float32",), peer="np.maximum(x, 0)"),
+    )
+    best, named = targets.check_targets(rows, wanted, ["relu"], False, hints)
+    assert [round(c.ratio, 2) for c in best.comparisons] == [3.0, 0.5]
+    assert [c.peer.label for c in best.misses] == ["np.maximum(x, 0, out=y)"]
+    assert named.not_run == {"needs --sizes [100000000]": 1}
+    text = targets.format_targets([best, named])
+    assert "MISSED at 1 of 2 jobs measured (lowest 0.50x SLOWER)" in text
+    assert "miss: relu out=y vs np.maximum(x, 0, out=y): 1e3 float32 0.50x SLOWER ~" in text
+    assert "met at all 1 job measured (lowest 3.00x)" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_ratio_below_one_is_a_slowdown():
+    assert report.ratio_text(0.73) == "0.73x SLOWER"
+    assert report.ratio_text(2.0) == "2.00x"
+
+
+def test_disturbances_are_reported_with_advice(monkeypatch):
+    rows = [_row("relu", "allocating", "relukit", 1.0, "relukit", (1.0, 2.0))]
+    text = " ".join(report.format_disturbances(rows, []).split())
+    assert "1 row (marked ~)" in text and "relu allocating 1e3 float32" in text and "--busy" in text
+    monkeypatch.setattr(os, "getloadavg", lambda: (50.0, 0.0, 0.0))
+    assert "load average was 50.0" in _bench.load_note("at the start")
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert _bench.load_note("at the start") is None
+
+
+def test_busy_cores_are_stopped_afterwards():
+    with _bench.busy_cores(1) as spinners:
+        assert all(spinner.poll() is None for spinner in spinners)
+    assert all(spinner.poll() is not None for spinner in spinners)
+
+
+def test_compile_pause_is_announced(monkeypatch, capsys):
+    def slow_warm_up(*args):
+        time.sleep(0.8)
+        return 0.8
+
+    monkeypatch.setattr(_bench, "warm_up", slow_warm_up)
+    cli._compile(cli.argparse.Namespace(dtypes=["float32"], backends=["numba"], sizes=[1000]))
+    assert "compiling relukit's kernels for this machine (first use only; cached)... 0.8 s" in (
+        capsys.readouterr().out
+    )
+
+
+def test_the_bench_names_no_history():
+    from relukit import _bench_gpu
+
+    for module in (cli, _bench, _bench_gpu, _bench_plot, report, targets):
+        text = inspect.getsource(module).lower()
+        assert "the seed" not in text and "core issue" not in text, module.__name__

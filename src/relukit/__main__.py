@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import threading
 
-from . import _registry
+from ._ops import BENCH_SIZES, BENCH_SIZES_FULL, CPU_BACKENDS, FLOAT_DTYPES
 
-
-def _size(text: str) -> int:
-    value = float(text)
-    if value < 1 or value != int(value):
-        raise argparse.ArgumentTypeError(f"size must be a positive whole number, got {text}")
-    return int(value)
+_DESCRIPTION = """\
+Time every relukit function (every operation of its table) against the
+best NumPy and PyTorch spellings of the same job, in one process. Each job
+is compared like with like: allocating a new result, writing into out=y,
+and in place. Prints median times, GB/s and relukit's speed-up, then the
+speed targets, and says when the machine was too busy to trust a figure.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,78 +28,272 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("info", help="show versions, backends, threading and GPU (as show_config)")
     bench = commands.add_parser(
         "bench",
-        help="time relu, relu_grad and relu_backward against NumPy, the seed code and PyTorch",
-        description=(
-            "Time relu, relu_grad and relu_backward for every available backend against "
-            "np.maximum, the seed's Numba code and PyTorch (when installed), in one process. "
-            "Prints median times, GB/s and speed-ups, then the speed targets."
-        ),
+        help="time every relukit function against NumPy and PyTorch",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    bench.add_argument("--quick", action="store_true", help="sizes 1e3..1e7 and fewer samples (default goes to 1e8)")
-    bench.add_argument("--sizes", type=_size, nargs="+", metavar="N", help="sizes in elements, e.g. 1e3 1e6")
+    bench.set_defaults(error=bench.error)
     bench.add_argument(
-        "--dtype", nargs="+", default=["float32"], choices=_registry.FLOAT_DTYPES, help="dtypes (default float32)"
+        "--quick",
+        action="store_true",
+        help="sizes 1e3..1e7, float32, 3 samples (without it: up to 1e8, float32 and float64, 5 samples)",
     )
-    bench.add_argument("--backends", nargs="+", default=["numba", "numpy"], help="relukit backends to time")
-    bench.add_argument("--repeat", type=int, help="samples per figure (default 5, 3 with --quick)")
-    bench.add_argument("--plot", metavar="FILE", help="write a figure of time against size (needs matplotlib)")
-    bench.add_argument("--json", metavar="FILE", help="write every measurement as JSON")
+    bench.add_argument("--sizes", nargs="+", metavar="N", help="elements per input, e.g. 1e3 1e6 or 2**20")
+    bench.add_argument(
+        "--dtype",
+        nargs="+",
+        choices=FLOAT_DTYPES,
+        metavar="D",
+        help=f"dtypes to time, of {', '.join(FLOAT_DTYPES)}",
+    )
+    bench.add_argument(
+        "--backends",
+        nargs="+",
+        choices=CPU_BACKENDS,
+        metavar="B",
+        help=f"relukit backends to time, of {', '.join(CPU_BACKENDS)} (default: those available)",
+    )
+    bench.add_argument("--repeat", type=int, metavar="N", help="samples per figure (the median is shown)")
+    bench.add_argument(
+        "--busy",
+        action="store_true",
+        help="time with all cores but one kept busy by other processes, "
+        "against single-threaded NumPy in the same situation",
+    )
+    bench.add_argument("--plot", metavar="FILE", help="write a figure (.png, .svg, .pdf...; needs matplotlib)")
+    bench.add_argument("--json", metavar="FILE", help="write every measurement and target as JSON")
     return parser
 
 
-def _bench(args) -> int:
+# --- checking the options, all before the first timing ---------------------------
+
+
+def parse_size(text: str) -> int:
+    """Elements from ``1e6``, ``1000000`` or ``2**20``; ValueError if none."""
+    base, power, exponent = text.partition("**")
+    try:
+        value = int(base) ** int(exponent) if power else float(text)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{text!r} is not a number of elements (e.g. 1e6)") from None
+    if not math.isfinite(value) or value < 1 or value != int(value):
+        raise ValueError(f"{text!r} is not a whole number of elements, at least 1 (e.g. 1e6)")
+    return int(value)
+
+
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_options(args):
+    """The run's settings from ``args``; ``args.error`` (exit 2) on the first bad one."""
+    import numpy as np
+
+    from . import _backends, _bench_plot
+
+    fail = args.error
+    sizes = BENCH_SIZES if args.quick else BENCH_SIZES_FULL
+    if args.sizes:
+        try:
+            sizes = list(dict.fromkeys(parse_size(text) for text in args.sizes))
+        except ValueError as error:
+            fail(f"--sizes: {error}")
+    dtypes = list(dict.fromkeys(args.dtype or (["float32"] if args.quick else ["float32", "float64"])))
+    # An in-place job holds the inputs, out=y and a copy per implementation.
+    widest = max(dtypes, key=lambda d: np.dtype(d).itemsize)
+    need = 8 * max(sizes) * np.dtype(widest).itemsize
+    memory = _memory_bytes()
+    if memory and need > memory:
+        fail(
+            f"--sizes: {max(sizes):.0e} elements of {widest} need about "
+            f"{need / 1e9:.0f} GB; this machine has {memory / 1e9:.0f} GB"
+        )
+    repeat = (3 if args.quick else 5) if args.repeat is None else args.repeat
+    if repeat < 1:
+        fail(f"--repeat: {repeat} samples? It takes at least 1")
+    available = _backends.available()
+    backends = args.backends or [b for b in CPU_BACKENDS if available[b] is True]
+    for backend in backends:
+        if available[backend] is not True:
+            fail(f"--backends: {backend} is not available here ({available[backend]})")
+    if args.busy and (os.cpu_count() or 1) < 2:
+        fail("--busy: this machine has one core, so there is no other core to keep busy")
+    for option, path, check in (
+        ("--plot", args.plot, _bench_plot.check_path),
+        ("--json", args.json, _bench_plot.writable),
+    ):
+        problem = path is not None and check(path)
+        if problem:
+            fail(f"{option}: {problem}")
+    return argparse.Namespace(sizes=sizes, dtypes=dtypes, repeat=repeat, backends=backends)
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def _progress(message):
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + message[:79].ljust(79))
+    else:
+        sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def _compile(settings):
+    """Warm every relukit path, saying so when it takes long (a compile)."""
     from . import _bench
 
-    sizes = args.sizes or (_registry.BENCH_SIZES if args.quick else _registry.BENCH_SIZES_FULL)
-    repeat = args.repeat or (3 if args.quick else 5)
+    message = "compiling relukit's kernels for this machine (first use only; cached)..."
+    said = threading.Event()
+
+    def say():
+        print(message, end="", flush=True)
+        said.set()
+
+    timer = threading.Timer(_bench.COMPILE_NOTICE_AFTER, say)
+    timer.start()
+    try:
+        seconds = _bench.warm_up(settings.dtypes, settings.backends, settings.sizes)
+    finally:
+        timer.cancel()
+        timer.join()
+    if said.is_set():
+        print(f" {seconds:.1f} s", flush=True)
+
+
+def _header(machine, settings, busy: int) -> str:
+    from . import _bench_report as report
+    from ._version import __version__
+
+    cores = machine["cores"]
+    lines = [
+        f"relukit {__version__} bench on {machine['cpu']}",
+        f"{cores} cores, {_threads(machine)}",
+        f"sizes {' '.join(map(report.size_text, settings.sizes))}; {' '.join(settings.dtypes)}; "
+        f"median of {settings.repeat} samples",
+    ]
+    if busy:
+        lines.append(
+            report.wrap(
+                f"BUSY MODE: {busy} busy-loop process{'es keep' if busy > 1 else ' keeps'} {busy} of "
+                f"{cores} cores busy while timing. These figures show relukit on a loaded "
+                "machine, not at its best; the --busy target compares it with "
+                "single-threaded NumPy in the same situation.",
+                "",
+                "",
+            )
+        )
+    return "\n".join(lines)
+
+
+def _threads(machine) -> str:
+    torch = machine["torch_threads"]
+    return f"numba threads {machine['numba_threads']}" + ("" if torch is None else f", torch threads {torch}")
+
+
+def _measure(settings, busy: int):
+    """The rows, with notes on failed peers and on the load at start and end."""
+    from . import _bench
+
+    load_notes = [_bench.load_note("at the start")]
+    _compile(settings)
+    notes = []
+    with _bench.busy_cores(busy):
+        rows = _bench.run(settings.sizes, settings.dtypes, settings.backends, settings.repeat, _progress, notes)
+        load_notes.append(_bench.load_note("at the end", busy))
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + " " * 79 + "\r")
+    return rows, notes, [note for note in load_notes if note]
+
+
+def _bench(args, argv) -> int:
+    from . import _backends, _bench, _bench_report as report, _bench_targets as targets
+    from ._ops import OPERATIONS
+
+    settings = check_options(args)
     machine = _bench.machine_description()
-    print(f"relukit bench on {machine['cpu']} ({machine['cores']} cores, numba threads: {machine['numba_threads']})")
-    print(f"sizes {', '.join(f'{s:.0e}' for s in sizes)}; dtypes {', '.join(args.dtype)}; median of {repeat}")
+    cores = machine["cores"] or 1
+    busy = cores - 1 if args.busy else 0
+    print(_header(machine, settings, busy))
+    rows, notes, load_notes = _measure(settings, busy)
+    gpu_rows, gpu_targets, gpu_libraries = _gpu(settings)
+    rows += gpu_rows
 
-    def progress(message):
-        print(message, file=sys.stderr, flush=True)
+    def size_hint(sizes):
+        more = " or no --quick" if args.quick and set(sizes) <= set(BENCH_SIZES_FULL) else ""
+        return f"needs --sizes {' '.join(map(report.size_text, sizes))}{more}"
 
-    rows = _bench.run(sizes, args.dtype, args.backends, repeat, progress)
-    rows += _gpu_rows(sizes, args.dtype, repeat, progress)
-    targets = _bench.check_targets(rows)
-    print(_bench.format_table(rows))
-    print(_bench.format_targets(targets))
+    automatic = _backends.default_for("numpy")
+    hints = targets.Hints(size_hint, lambda d: f"needs --dtype {d}", ours=f"needs --backends {automatic}")
+    checks = targets.check_targets(
+        rows, _bench.TARGETS + gpu_targets, [op.name for op in OPERATIONS], args.busy, hints, _bench.peer_hint
+    )
+    print(report.format_legend(rows, settings.repeat, {**_bench.peer_libraries(), **gpu_libraries}))
+    print(report.format_table(rows))
+    if busy:
+        print(f"\n(all of the above: BUSY MODE, {busy} of {cores} cores kept busy)")
+    print(targets.format_targets(checks))
+    for note in notes:
+        print(report.wrap(note, "", "  "))
+    disturbed = report.format_disturbances(rows, load_notes, mention_busy=not args.busy)
+    if disturbed:
+        print(disturbed)
     if args.json:
-        _bench.to_json(rows, targets, args.json)
+        _write_json(args.json, argv, machine, rows, checks, args.busy, load_notes)
         print(f"\nwrote {args.json}")
     if args.plot:
-        _bench.plot(rows, args.plot)
+        from . import _bench_plot
+
+        title = f"relukit bench: {machine['cpu']}, {cores} cores, {_threads(machine)}; {', '.join(settings.dtypes)}"
+        if busy:
+            title += f"; BUSY: {busy} of {cores} cores kept busy"
+        _bench_plot.plot(rows, args.plot, title)
         print(f"wrote {args.plot}")
     return 0
 
 
-def _gpu_rows(sizes, dtypes, repeat, progress):
-    """GPU rows from the CuPy benchmark, when CuPy and a device are usable."""
+def _write_json(path, argv, machine, rows, checks, busy, load_notes):
+    import json
+
+    from . import _bench_targets
+
+    payload = {
+        "machine": machine,
+        "command": " ".join(["python -m relukit", *argv]),
+        "busy": busy,
+        "disturbed": load_notes,
+        "rows": [r.as_json() for r in rows],
+        "targets": _bench_targets.targets_json(checks),
+    }
+    with open(path, "w") as handle:
+        json.dump(payload, handle, indent=1)
+
+
+def _gpu(settings):
+    """GPU rows, targets and legend from the CuPy benchmark, when a device is usable."""
     from ._config import _gpu_info
 
     if not _gpu_info()["available"]:
-        progress("no usable GPU: GPU rows skipped")
-        return []
+        return [], (), {}
     from . import _bench_gpu
-    from ._bench import Row
+    from ._bench_report import MODES
 
-    progress("timing the GPU")
-    # A function name of its own, so GPU rows form their own groups in the
-    # table and their speed-ups are taken against relukit on the GPU.
-    return [
-        Row(**{**{name: row[name] for name in Row._fields}, "function": f"{row['function']} [gpu]"})
-        for row in _bench_gpu.gpu_rows(sizes, dtypes, repeat)
-    ]
+    _progress("timing the GPU")
+    rows = _bench_gpu.gpu_rows(settings.sizes, settings.dtypes, settings.repeat, modes=MODES)
+    return rows, _bench_gpu.GPU_TARGETS, _bench_gpu.LIBRARY_TEXT
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     if args.command == "info":
         from ._config import show_config
 
         show_config()
         return 0
-    return _bench(args)
+    return _bench(args, argv)
 
 
 if __name__ == "__main__":

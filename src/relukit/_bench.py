@@ -1,208 +1,287 @@
-"""The ``bench`` command: time relukit against NumPy, the seed code and PyTorch.
+"""The ``bench`` command: every operation of the table against its peers.
 
-Everything is measured in one process, side by side, so that the ratios
-hold on a noisy machine even when the absolute times wander. Each figure is
-the median over ``repeat`` samples; a sample times enough calls to last at
-least a few milliseconds.
+Every operation in ``relukit._ops.OPERATIONS`` is timed three ways, each
+against the peers its declaration names for that way (``op.peers(mode)``):
+allocating a new result, writing into ``out=y``, and in place. Everything
+is measured in one process, implementations of the same job sampled in
+turn, so that the ratios hold on a noisy machine even when the absolute
+times wander. Each figure is the median of ``repeat`` samples; a sample
+times enough calls to last at least a few milliseconds.
+
+The printing is ``relukit._bench_report``, the targets' checking
+``relukit._bench_targets`` and the figure ``relukit._bench_plot``.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import contextlib
+import importlib.util
+import os
 import platform
+import subprocess
 import sys
 import time
-from typing import NamedTuple
 
 import numpy as np
 
-from . import _backends, _peers, _registry
+from . import _backends
+from ._bench_report import MODE_SHORT, MODES, RELUKIT, Row, relukit_label, size_text
+from ._bench_targets import Target
+from ._ops import OPERATIONS
 
 #: Each sample lasts at least this long (seconds), so timer noise stays small.
-_MIN_SAMPLE = 0.005
+MIN_SAMPLE = 0.005
+#: A warm-up longer than this gets a line of its own: a first call compiled.
+COMPILE_NOTICE_AFTER = 0.5
+#: Single-threaded NumPy may be up to this much faster under --busy.
+BUSY_ALLOWANCE = 0.10
 
+_BOTH = ("float32", "float64")
 
-class Row(NamedTuple):
-    """One timed implementation at one size and dtype."""
-
-    function: str
-    dtype: str
-    size: int
-    label: str
-    seconds: float
-    gbps: float
-    #: True for relukit's own rows, False for peers.
-    ours: bool
-
-
-class Target(NamedTuple):
-    """A speed target of the core issue: ``ours`` over ``peer`` at ``size``."""
-
-    function: str
-    size: int
-    ours: str
-    peer: str
-    ratio: float
-
-
-#: The speed targets (float32), as ratios ``time(peer) / time(ours)``.
+#: The speed targets. Ratios are a peer's time over relukit's, like with like.
 TARGETS = (
-    Target("relu", 10**3, "relukit", "np.maximum(x, 0)", 1.5),
-    Target("relu", 10**3, "relukit", "torch.relu", 2.0),
-    Target("relu", 10**6, "relukit", "torch.relu", 1.2),
-    Target("relu", 10**8, "relukit", "torch.relu", 3.0),
-    Target("relu", 10**8, "relukit", "np.maximum(x, 0)", 1.8),
-    Target("relu", 10**8, "relukit", "seed numba", 10.0),
-    Target("relu", 10**8, "relukit out=x (in place)", "torch.relu_ (in place)", 0.9),
-    Target("relu", 10**8, "relukit out=y", "torch.relu_ (in place)", 0.85),
-    Target("relu_grad", 10**6, "relukit", "np.greater(x, 0).astype", 2.0),
-    Target("relu_grad", 10**8, "relukit", "np.greater(x, 0).astype", 1.8),
-    Target("relu_backward", 10**6, "relukit", "torch threshold_backward", 1.0),
-    Target("relu_backward", 10**8, "relukit", "torch threshold_backward", 3.0),
+    Target(1.0, sizes=(10**3, 10**5, 10**6, 10**7, 10**8), dtypes=_BOTH),
+    Target(1.5, ("relu",), ("allocating",), (10**3,), _BOTH, peer="np.maximum(x, 0)"),
+    Target(0.95, ("relu",), ("in_place",), (10**8,), _BOTH, peer="torch.relu_(x)"),
+    Target(
+        1 / (1 + BUSY_ALLOWANCE),
+        library="numpy",
+        busy=True,
+        note="With the other cores busy, never slower than NumPy's single "
+        f"thread ({BUSY_ALLOWANCE:.0%} allowance).",
+    ),
 )
 
 
-def median_seconds(call, repeat: int) -> float:
-    """Median time of one ``call()`` over ``repeat`` samples, after a warm-up."""
-    call()
-    start = time.perf_counter()
-    call()
-    once = time.perf_counter() - start
-    loops = max(1, int(_MIN_SAMPLE / max(once, 1e-9)))
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(loops):
-            call()
-        samples.append((time.perf_counter() - start) / loops)
-    samples.sort()
-    return samples[len(samples) // 2]
+# --- timing ------------------------------------------------------------------------
 
 
-def _inputs(spec, size, dtype, rng):
-    x = rng.standard_normal(size, dtype=np.float64).astype(dtype)
-    if spec.arity == 1:
-        return (x,)
-    return (rng.standard_normal(size, dtype=np.float64).astype(dtype), x)
+def sample_interleaved(calls: dict, repeat: int) -> dict:
+    """``label -> samples`` (seconds per call), implementations taken in turn.
 
-
-def _relukit_variants(spec, inputs, backend):
-    """``label -> call`` for relukit on one backend: allocating, out=, in place.
-
-    The automatic backend is called the way users call it, without a
-    ``backend`` argument, so that its rows include the small-call fast path.
+    Each call runs once untimed first (it may compile or fault pages in),
+    then once timed to choose how many calls make one sample last
+    :data:`MIN_SAMPLE`. The rounds rotate the starting implementation, so
+    that none always follows the same neighbour.
     """
-    default = backend == _backends.default_for("numpy")
-    suffix = "" if default else f" [{backend}]"
-    options = {} if default else {"backend": backend}
-    func = spec.func
-    out = np.empty_like(inputs[-1], dtype=inputs[0].dtype)
-    variants = {f"relukit{suffix}": lambda: func(*inputs, **options)}
-    variants[f"relukit out=y{suffix}"] = lambda: func(*inputs, out=out, **options)
-    if spec.name == "relu":
-        scratch = inputs[0].copy()
-        variants[f"relukit out=x (in place){suffix}"] = lambda: func(scratch, out=scratch, **options)
-    return variants
+    loops = {}
+    for label, call in calls.items():
+        call()
+        start = time.perf_counter()
+        call()
+        once = time.perf_counter() - start
+        loops[label] = max(1, int(MIN_SAMPLE / max(once, 1e-9)))
+    labels = list(calls)
+    samples = {label: [] for label in labels}
+    for round_ in range(repeat):
+        shift = round_ % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            call, count = calls[label], loops[label]
+            start = time.perf_counter()
+            for _ in range(count):
+                call()
+            samples[label].append((time.perf_counter() - start) / count)
+    return samples
 
 
-def _peer_variants(spec, inputs):
-    variants = {}
-    for label, peer in _peers.all_peers(spec.name).items():
-        if "in place" in label:
-            scratch = [a.copy() for a in inputs]
-            variants[label] = lambda peer=peer, scratch=scratch: peer(*scratch)
+def sample_values(size: int, dtype: str):
+    """``make(seed)``: one array of standard normal samples, for ``op.make_inputs``."""
+
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        native = dtype if dtype in _BOTH else "float32"
+        return rng.standard_normal(size, dtype=native).astype(dtype, copy=False)
+
+    return make
+
+
+def relukit_calls(op, mode: str, inputs, out, backends) -> dict:
+    """``label -> (library, call)`` for relukit, one per backend, in ``mode``.
+
+    The automatic backend is called without ``backend=``, as users call it,
+    so that its rows include the small-call fast path.
+    """
+    import relukit
+
+    func = getattr(relukit, op.name)
+    automatic = _backends.default_for("numpy")
+    target = op.inputs.index(op.result_like)
+    calls = {}
+    for backend in backends:
+        default = backend == automatic
+        options = {} if default else {"backend": backend}
+        library = RELUKIT if default else f"relukit [{backend}]"
+        label = relukit_label(op, mode, "" if default else f" [{backend}]")
+        if mode == "allocating":
+            calls[label] = (library, lambda o=options: func(*inputs, **o))
+        elif mode == "out":
+            calls[label] = (library, lambda o=options: func(*inputs, out=out, **o))
         else:
-            variants[label] = lambda peer=peer: peer(*inputs)
-    return variants
+            own = list(inputs)
+            own[target] = inputs[target].copy()
+            calls[label] = (library, lambda o=options, a=own: func(*a, out=a[target], **o))
+    return calls
 
 
-def run(sizes, dtypes, backends=("numba", "numpy"), repeat=5, progress=None):
-    """Time every function, implementation, size and dtype; return the rows.
+def peer_calls(op, mode: str, inputs, out) -> dict:
+    """``label -> (peer, call)`` for the peers the table names; in place on own copies."""
+    target = op.inputs.index(op.result_like)
+    calls = {}
+    for label, peer in op.peers(mode).items():
+        if mode == "allocating":
+            call = lambda p=peer: p(*inputs)  # noqa: E731
+        elif mode == "out":
+            call = lambda p=peer: p(*inputs, out)  # noqa: E731
+        else:
+            own = list(inputs)
+            own[target] = inputs[target].copy()
+            call = lambda p=peer, a=own: p(*a)  # noqa: E731
+        calls[label] = (peer, call)
+    return calls
+
+
+def library_of(peer, result) -> str:
+    """The library a peer computes with, from what it is and what it returns."""
+    if type(peer).__module__.startswith("numba"):
+        return "numba"
+    return type(result).__module__.partition(".")[0]
+
+
+def _automatic_first(backends):
+    automatic = _backends.default_for("numpy")
+    return sorted(backends, key=lambda b: b != automatic)
+
+
+def run(sizes, dtypes, backends, repeat, progress=None, notes=None, operations=OPERATIONS):
+    """Time every operation, mode, size and dtype; return the rows.
 
     Parameters
     ----------
     sizes : sequence of int
-        Number of elements of each input.
+        Elements per input.
     dtypes : sequence of str
         Floating dtypes, e.g. ``("float32",)``.
     backends : sequence of str
-        relukit backends to time (those unavailable here are skipped).
+        relukit CPU backends to time; the automatic one is called without
+        ``backend=``, the others with it.
     repeat : int
         Samples per figure; the median is reported.
     progress : callable, optional
-        Called with a one-line message before each measurement.
+        Called with a short message before each job.
+    notes : list, optional
+        Peers that failed are dropped, with a line appended here.
+    operations : sequence of Operation
+        By default the whole table.
 
     Returns
     -------
     list of Row
     """
-    usable = [b for b in backends if b in _backends.available() and _backends.available()[b] is True]
-    rng = np.random.default_rng(0)
+    backends = _automatic_first(backends)
+    jobs = [(op, size, dtype) for op in operations for size in sizes for dtype in dtypes]
     rows = []
-    steps = [(spec, size, dtype) for spec in _registry.FUNCTIONS for size in sizes for dtype in dtypes]
-    for index, (spec, size, dtype) in enumerate(steps, 1):
-        if progress is not None:
-            progress(f"[{index}/{len(steps)}] {spec.name} {dtype} n={size:.0e}")
-        inputs = _inputs(spec, size, dtype, rng)
-        variants = {}
-        for backend in usable:
-            variants.update(_relukit_variants(spec, inputs, backend))
-        variants.update(_peer_variants(spec, inputs))
-        nbytes = spec.traffic * size * np.dtype(dtype).itemsize
-        for label, call in variants.items():
-            seconds = median_seconds(call, repeat)
-            rows.append(
-                Row(spec.name, dtype, size, label, seconds, nbytes / seconds / 1e9, label.startswith("relukit"))
-            )
-        del inputs, variants
+    for index, (op, size, dtype) in enumerate(jobs, 1):
+        inputs = op.make_inputs(sample_values(size, dtype))
+        out = np.empty_like(inputs[op.inputs.index(op.result_like)])
+        nbytes = op.traffic * size * np.dtype(dtype).itemsize
+        for mode in MODES:
+            if progress is not None:
+                progress(f"[{index}/{len(jobs)}] {op.name} {MODE_SHORT[mode]} {size_text(size)} {dtype}")
+            ours = relukit_calls(op, mode, inputs, out, backends)
+            calls = {label: call for label, (_, call) in ours.items()}
+            libraries = {label: library for label, (library, _) in ours.items()}
+            for label, (peer, call) in peer_calls(op, mode, inputs, out).items():
+                try:
+                    libraries[label] = library_of(peer, call())
+                except Exception as error:  # a peer that cannot do this dtype
+                    if notes is not None:
+                        notes.append(f"{label} failed on {dtype} and was left out: {error}")
+                    continue
+                calls[label] = call
+            for label, samples in sample_interleaved(calls, repeat).items():
+                seconds = float(np.median(samples))
+                rows.append(
+                    Row(op.name, mode, dtype, size, label, libraries[label], label in ours,
+                        seconds, nbytes / seconds / 1e9, tuple(samples))
+                )
+            del calls, ours
+        del inputs, out
     return rows
 
 
-def check_targets(rows):
-    """``(target, measured ratio or None)`` for every target in :data:`TARGETS`."""
-    times = {(r.function, r.dtype, r.size, r.label): r.seconds for r in rows}
-    results = []
-    for target in TARGETS:
-        key = (target.function, "float32", target.size)
-        ours, peer = times.get(key + (target.ours,)), times.get(key + (target.peer,))
-        results.append((target, None if ours is None or peer is None else peer / ours))
-    return results
+def warm_up(dtypes, backends, sizes, operations=OPERATIONS) -> float:
+    """Call every relukit path the run will take once; return the seconds spent.
+
+    The first call of a Numba kernel compiles it (seconds on a cold cache,
+    milliseconds once cached), and which kernel runs depends on the size:
+    serial, threaded, streaming. Sizes past the streaming threshold take
+    no new path, so they are warmed at that threshold instead.
+    """
+    from . import _numba
+
+    # Only the automatic backend compiles; the others have nothing to warm.
+    backends = _automatic_first(backends)[:1]
+    start = time.perf_counter()
+    for dtype in dtypes:
+        limit = 2 * getattr(_numba, "STREAM_MIN_BYTES", 1 << 25) // np.dtype(dtype).itemsize
+        for size in sorted({min(size, limit) for size in sizes}):
+            for op in operations:
+                inputs = op.make_inputs(sample_values(size, dtype))
+                out = np.empty_like(inputs[op.inputs.index(op.result_like)])
+                for mode in MODES:
+                    for _, call in relukit_calls(op, mode, inputs, out, backends).values():
+                        call()
+    return time.perf_counter() - start
 
 
-def _fmt_time(seconds):
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:8.2f} {unit}"
-    return f"{seconds / 1e-9:8.1f} ns"
+# --- a busy machine --------------------------------------------------------------
+
+_SPIN = "import sys; sys.stdout.write('ready\\n'); sys.stdout.flush()\nwhile True: pass"
 
 
-def format_table(rows):
-    """The rows as text: per function, size and dtype, relukit against each peer."""
-    lines = []
-    groups = {}
-    for row in rows:
-        groups.setdefault((row.function, row.size, row.dtype), []).append(row)
-    for (function, size, dtype), group in groups.items():
-        base = next((r for r in group if r.ours and "out=" not in r.label and "[numpy]" not in r.label), None)
-        lines.append(f"\n{function}  n={size:.0e}  {dtype}")
-        lines.append(f"  {'implementation':34s} {'median':>11s} {'GB/s':>8s} {'relukit speed-up':>17s}")
-        for r in group:
-            speedup = "" if base is None or r is base or r.ours else f"{r.seconds / base.seconds:15.2f}x"
-            lines.append(f"  {r.label:34s} {_fmt_time(r.seconds)} {r.gbps:8.2f} {speedup:>17s}")
-    return "\n".join(lines)
+@contextlib.contextmanager
+def busy_cores(count: int):
+    """Keep ``count`` cores busy with busy-loop processes for the ``with`` block."""
+    spinners = []
+    try:
+        for _ in range(count):
+            spinners.append(
+                subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True)
+            )
+        for spinner in spinners:
+            spinner.stdout.readline()  # it runs
+        yield spinners
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+        for spinner in spinners:
+            spinner.wait()
+            spinner.stdout.close()
 
 
-def format_targets(results):
-    lines = ["\nTargets (float32, ratio = peer time / relukit time, same process)"]
-    for target, ratio in results:
-        what = f"{target.function} n={target.size:.0e}: {target.ours} vs {target.peer}"
-        if ratio is None:
-            lines.append(f"  {what:78s} not run (size or peer missing)")
-        else:
-            verdict = "met" if ratio >= target.ratio else f"MISSED by {target.ratio / ratio:.2f}x"
-            lines.append(f"  {what:78s} {ratio:6.2f}x (target {target.ratio}x) {verdict}")
-    return "\n".join(lines)
+# --- the machine --------------------------------------------------------------------
+
+
+def load_average():
+    """The 1-minute load average, or None where the system does not tell."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def load_note(when: str, busy_processes: int = 0):
+    """A sentence when other programs kept the cores busy, else None."""
+    load, cores = load_average(), os.cpu_count() or 1
+    # Our own busy loops and the bench's own thread count as expected load.
+    allowed = cores - 0.5 + (busy_processes + 1 if busy_processes else 0)
+    if load is None or load <= allowed:
+        return None
+    return (
+        f"The 1-minute load average was {load:.1f} {when} on {cores} cores: "
+        "other programs were running, so every figure may be slower than "
+        "this machine can do."
+    )
 
 
 def machine_description():
@@ -214,16 +293,25 @@ def machine_description():
     except ImportError:
         threads = None
     return {
-        "cpu": _cpu_model(),
-        "cores": __import__("os").cpu_count(),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
         "numba_threads": threads,
+        "torch_threads": _torch_threads(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "date": time.strftime("%Y-%m-%d"),
     }
 
 
-def _cpu_model():
+def _torch_threads():
+    if "torch" not in sys.modules and importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+
+    return torch.get_num_threads()
+
+
+def cpu_model():
     try:
         with open("/proc/cpuinfo") as handle:
             for line in handle:
@@ -234,42 +322,22 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
-def plot(rows, path):
-    """Median time against size, one panel per function (needs matplotlib)."""
-    import matplotlib
+def peer_libraries() -> dict:
+    """Legend text for the peers' libraries, with versions and threads."""
+    texts = {"numpy": f"NumPy {np.__version__}, its ufuncs on one thread"}
+    threads = _torch_threads()
+    if threads is not None:
+        import torch
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    functions = [spec.name for spec in _registry.FUNCTIONS]
-    fig, axes = plt.subplots(1, len(functions), figsize=(5 * len(functions), 4), sharey=True)
-    for ax, function in zip(axes, functions):
-        series = {}
-        for r in rows:
-            if r.function == function:
-                series.setdefault(f"{r.label} ({r.dtype})", []).append((r.size, r.seconds))
-        for label, points in series.items():
-            points.sort()
-            ax.loglog([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
-        ax.set_title(function)
-        ax.set_xlabel("elements")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("median time per call (s)")
-    axes[-1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        texts["torch"] = (
+            f"PyTorch {torch.__version__} on the CPU, {threads} threads, "
+            "on the same memory (zero-copy views)"
+        )
+    return texts
 
 
-def to_json(rows, targets, path):
-    payload = {
-        "machine": machine_description(),
-        "command": " ".join(["python -m relukit"] + sys.argv[1:]),
-        "rows": [r._asdict() for r in rows],
-        "targets": [
-            {**t._asdict(), "measured": None if math.isnan(m or math.nan) else m}
-            for t, m in targets
-        ],
-    }
-    with open(path, "w") as handle:
-        json.dump(payload, handle, indent=1)
+def peer_hint(target, wanted: str):
+    """How to get a missing peer, where we know."""
+    if "torch" in wanted and importlib.util.find_spec("torch") is None:
+        return "needs PyTorch: pip install torch"
+    return None
