@@ -228,3 +228,36 @@ def test_the_bench_names_no_history():
     for module in (cli, _bench, _bench_gpu, _bench_plot, report, targets):
         text = inspect.getsource(module).lower()
         assert "the seed" not in text and "core issue" not in text, module.__name__
+
+
+def test_warmup_compiles_and_reports_the_cache(capsys):
+    from relukit.__main__ import main
+
+    assert main(["warmup", "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    assert "Numba cache:" in out
+    for name in ("relu", "relu_grad", "relu_backward"):
+        assert f"  {name} " in out
+
+
+def test_calibrate_dry_run_measures_and_saves_nothing(capsys, tmp_path, monkeypatch):
+    from relukit.__main__ import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert main(["calibrate", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "stores into out=" in out and "pool from" in out
+    assert not any(tmp_path.iterdir())
+
+
+def test_calibration_of_another_cpu_is_ignored(tmp_path, monkeypatch):
+    import json
+
+    from relukit import _calibrate
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = _calibrate.cache_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"cpu": "some other CPU", "versions": {}}))
+    assert _calibrate.load() is None
+    assert "not measured" in _calibrate.describe(None)[0]

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import relukit
-from relukit import _registry
 from relukit._config import _gpu_info
 
 _GPU = _gpu_info()
@@ -23,14 +22,25 @@ if not _GPU["available"]:
 
 import cupy as cp  # noqa: E402  (only once a device is known to exist)
 
-from helpers import SHAPES, assert_matches_reference, make_array, reference  # noqa: E402
+from helpers import (  # noqa: E402
+    BY_NAME,
+    FLOAT_DTYPES,
+    INT_DTYPES,
+    OP_PARAMS,
+    OPERATIONS,
+    SHAPES,
+    assert_matches_reference,
+    kwargs_of,
+    make_array,
+    public,
+    reference,
+)
 
 from relukit import _cupy  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 
-FUNCTIONS = [pytest.param(spec, id=spec.name) for spec in _registry.FUNCTIONS]
-PARAMETER_SETS = list(_registry.PARAMETER_SETS)
+FUNCTIONS = [pytest.param(spec, id=spec.name) for spec in OPERATIONS]
 #: CPU layouts that exist on the GPU (no byte-swapped CuPy arrays).
 LAYOUTS = ["C", "F", "strided", "reversed"]
 
@@ -69,28 +79,27 @@ def assert_bits_equal(result, expected):
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
-@pytest.mark.parametrize("params_name", PARAMETER_SETS)
-@pytest.mark.parametrize("spec", FUNCTIONS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("spec, params_name", OP_PARAMS)
 def test_matches_reference(spec, params_name, dtype, shape, layout):
     host = host_inputs(spec, shape, dtype)
     expected = reference(spec, host, params_name)
     device = [to_device(a, layout) for a in host]
-    result = spec.func(*device, **_registry.PARAMETER_SETS[params_name])
+    result = public(spec)(*device, **kwargs_of(spec, params_name))
     assert isinstance(result, cp.ndarray)
     assert result.shape == expected.shape
-    assert_matches_reference(cp.asnumpy(result), expected, plain=params_name == "plain")
+    assert_matches_reference(cp.asnumpy(result), expected)
     for d, h in zip(device, host):  # inputs are never modified
         np.testing.assert_array_equal(cp.asnumpy(d), h)
 
 
-@pytest.mark.parametrize("dtype", _registry.INT_DTYPES)
+@pytest.mark.parametrize("dtype", INT_DTYPES)
 @pytest.mark.parametrize("layout", ["C", "strided"])
 @pytest.mark.parametrize("spec", FUNCTIONS)
 def test_integers_plain(spec, dtype, layout):
     host = host_inputs(spec, (5, 9), dtype, dy_dtype="float32")
     expected = reference(spec, host, "plain")
-    result = spec.func(*[to_device(a, layout) for a in host])
+    result = public(spec)(*[to_device(a, layout) for a in host])
     assert result.dtype == expected.dtype
     np.testing.assert_array_equal(cp.asnumpy(result), expected)
 
@@ -98,20 +107,19 @@ def test_integers_plain(spec, dtype, layout):
 @pytest.mark.parametrize("params_name", ["plain", "all"])
 @pytest.mark.parametrize(
     "dy_dtype,x_dtype",
-    [(a, b) for a in _registry.FLOAT_DTYPES for b in _registry.FLOAT_DTYPES if a != b],
+    [(a, b) for a in FLOAT_DTYPES for b in FLOAT_DTYPES if a != b],
 )
 def test_backward_mixed_dtypes(dy_dtype, x_dtype, params_name):
-    spec = _registry.BY_NAME["relu_backward"]
+    spec = BY_NAME["relu_backward"]
     host = host_inputs(spec, (4, 33), x_dtype, dy_dtype=dy_dtype)
     expected = reference(spec, host, params_name)
-    result = spec.func(*map(cp.asarray, host), **_registry.PARAMETER_SETS[params_name])
+    result = public(spec)(*map(cp.asarray, host), **kwargs_of(spec, params_name))
     assert result.dtype == np.dtype(dy_dtype)
-    assert_matches_reference(cp.asnumpy(result), expected, plain=params_name == "plain")
+    assert_matches_reference(cp.asnumpy(result), expected)
 
 
-@pytest.mark.parametrize("dtype", _registry.FLOAT_DTYPES)
-@pytest.mark.parametrize("params_name", PARAMETER_SETS)
-@pytest.mark.parametrize("spec", FUNCTIONS)
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("spec, params_name", OP_PARAMS)
 def test_subnormals_exact(spec, params_name, dtype):
     """CuPy compiles with -ftz=true; subnormal inputs must still not read as 0."""
     info = np.finfo(dtype)
@@ -121,7 +129,7 @@ def test_subnormals_exact(spec, params_name, dtype):
     )
     host = (values,) if spec.arity == 1 else (values[::-1].copy(), values)
     expected = reference(spec, host, params_name)
-    result = spec.func(*map(cp.asarray, host), **_registry.PARAMETER_SETS[params_name])
+    result = public(spec)(*map(cp.asarray, host), **kwargs_of(spec, params_name))
     assert_bits_equal(cp.asnumpy(result), expected)
 
 
@@ -138,10 +146,9 @@ def test_float16_keras_rounds_once(spec):
         host, params = (x,), {"negative_slope": hard}
     else:
         host, params = (np.ones(3, dtype=np.float16), x), {"negative_slope": hard}
-    out = np.empty(x.shape, dtype=np.float16)
-    spec.reference(*host, out, _registry.make_params(**params))
+    out = public(spec)(*host, backend="numpy", **params)
     assert out[0] == np.float16(hard) != np.float16(np.float32(hard))
-    result = spec.func(*map(cp.asarray, host), **params)
+    result = public(spec)(*map(cp.asarray, host), **params)
     assert_bits_equal(cp.asnumpy(result), out)
 
 
@@ -150,9 +157,9 @@ def test_out_is_written_and_returned(spec):
     host = host_inputs(spec, (6, 7), "float32")
     expected = reference(spec, host, "all")
     out = cp.full((6, 7), 12345.0, dtype=cp.float32)
-    result = spec.func(*map(cp.asarray, host), out=out, **_registry.PARAMETER_SETS["all"])
+    result = public(spec)(*map(cp.asarray, host), out=out, **kwargs_of(spec, "all"))
     assert result is out
-    assert_matches_reference(cp.asnumpy(out), expected, plain=False)
+    assert_matches_reference(cp.asnumpy(out), expected)
 
 
 @pytest.mark.parametrize("params_name", ["plain", "all"])
@@ -162,9 +169,9 @@ def test_in_place(spec, params_name):
     expected = reference(spec, host, params_name)
     device = [cp.asarray(a) for a in host]
     target = device[0]  # x for relu/relu_grad, dy for relu_backward
-    result = spec.func(*device, out=target, **_registry.PARAMETER_SETS[params_name])
+    result = public(spec)(*device, out=target, **kwargs_of(spec, params_name))
     assert result is target
-    assert_matches_reference(cp.asnumpy(target), expected, plain=params_name == "plain")
+    assert_matches_reference(cp.asnumpy(target), expected)
 
 
 @pytest.mark.parametrize("spec", FUNCTIONS)
@@ -175,8 +182,8 @@ def test_partial_overlap(spec):
     expected = reference(spec, host, "plain")
     base = cp.asarray(base_host)
     device = (base[1:],) if spec.arity == 1 else (cp.asarray(host[0]), base[1:])
-    result = spec.func(*device, out=base[:-1])
-    assert_matches_reference(cp.asnumpy(result), expected, plain=True)
+    result = public(spec)(*device, out=base[:-1])
+    assert_matches_reference(cp.asnumpy(result), expected)
 
 
 def _bad_calls(spec):
@@ -184,7 +191,7 @@ def _bad_calls(spec):
     x = cp.linspace(-2, 2, 12, dtype=cp.float32).reshape(3, 4)
     ints = cp.arange(12, dtype=cp.int32).reshape(3, 4)
     head = (x,) if spec.arity == 1 else (x, x)
-    f = spec.func
+    f = public(spec)
 
     def sentinel(shape=(3, 4), dtype=cp.float32, xp=cp):
         return xp.full(shape, 7, dtype=dtype)
@@ -223,11 +230,11 @@ def test_mixing_numpy_and_cupy_raises(spec):
     d, h = cp.ones(5, dtype=cp.float32), np.ones(5, dtype=np.float32)
     head = (lambda a: (a,)) if spec.arity == 1 else (lambda a: (a, a))
     with pytest.raises(TypeError):
-        spec.func(*head(d), out=np.empty(5, np.float32))
+        public(spec)(*head(d), out=np.empty(5, np.float32))
     with pytest.raises(TypeError):
-        spec.func(*head(h), out=cp.empty(5, cp.float32))
+        public(spec)(*head(h), out=cp.empty(5, cp.float32))
     with pytest.raises(TypeError):
-        spec.func(*head(h), backend="cupy")
+        public(spec)(*head(h), backend="cupy")
 
 
 @pytest.mark.parametrize("params_name", ["plain", "all"])
@@ -236,31 +243,31 @@ def test_runs_on_the_current_stream_without_synchronizing(spec, params_name):
     """Captured into a CUDA graph on a non-blocking stream, in global mode:
     a synchronization or a launch on another stream during the capture
     would fail it, and nothing may have run before the graph is launched."""
-    params = _registry.PARAMETER_SETS[params_name]
+    params = kwargs_of(spec, params_name)
     host = host_inputs(spec, (4096,), "float32")
     expected = reference(spec, host, params_name)
     device = [cp.asarray(a) for a in host]
     out = cp.empty(4096, dtype=cp.float32)
-    spec.func(*device, out=out, **params)  # compile and load outside the capture
+    public(spec)(*device, out=out, **params)  # compile and load outside the capture
     out.fill(-7.0)
     cp.cuda.Device().synchronize()
     stream = cp.cuda.Stream(non_blocking=True)
     with stream:
         stream.begin_capture(mode=cp.cuda.runtime.streamCaptureModeGlobal)
         try:
-            spec.func(*device, out=out, **params)
+            public(spec)(*device, out=out, **params)
         finally:
             graph = stream.end_capture()
     cp.cuda.Device().synchronize()
     assert bool((out == -7.0).all()), "the kernel ran outside the captured stream"
     graph.launch(stream=stream)
     stream.synchronize()
-    assert_matches_reference(cp.asnumpy(out), expected, plain=params_name == "plain")
+    assert_matches_reference(cp.asnumpy(out), expected)
 
 
 def test_kernels_are_memoized_and_prefixed():
     assert not any(isinstance(v, cp.ElementwiseKernel) for v in vars(_cupy).values())
-    for function, variant in _cupy._SOURCES:
+    for function, variant in _cupy.SOURCES:
         kernel = _cupy._kernel(function, variant)
         assert kernel is _cupy._kernel(function, variant)
         assert kernel.name.startswith("relukit_")
@@ -291,7 +298,7 @@ def test_beyond_2_31_elements_contiguous():
     x = cp.full(n, -1, dtype=cp.int8)
     where = [0, 1, 2**31 - 1, 2**31, 2**31 + 1, n - 1]
     _mark(x, where, [1, 2, 3, 4, 5, 6])
-    y = _registry.BY_NAME["relu"].func(x)
+    y = relukit.relu(x)
     assert int(cp.count_nonzero(y)) == len(where)
     np.testing.assert_array_equal(cp.asnumpy(y[cp.asarray(where)]), [1, 2, 3, 4, 5, 6])
     del x, y
@@ -307,7 +314,7 @@ def test_beyond_2_31_elements_strided():
     assert not x.flags.c_contiguous and x.size > 2**31
     rows, columns = [0, 1, 2, 2, 2], [0, 2**29, 0, 2**30 - 2, 2**30 - 1]
     x[cp.asarray(rows), cp.asarray(columns)] = 1
-    g = _registry.BY_NAME["relu_grad"].func(x)
+    g = relukit.relu_grad(x)
     assert int(cp.count_nonzero(g)) == len(rows)
     np.testing.assert_array_equal(cp.asnumpy(g[cp.asarray(rows), cp.asarray(columns)]), 1)
     del parent, x, g
@@ -318,16 +325,15 @@ def test_beyond_2_31_elements_keras_float16():
     """relu_backward with every Keras parameter on float16, past 2**31."""
     n = 2**31 + 5
     _need_free_bytes(3 * 2 * n)
-    params = _registry.PARAMETER_SETS["all"]
+    params = kwargs_of(BY_NAME["relu_backward"], "all")
     x = cp.full(n, 7.0, dtype=cp.float16)  # saturated: gradient 0
     where = [0, 2**31 - 1, 2**31, 2**31 + 1, n - 1]
     values = np.array([1.0, -3.0, 2.0, -0.25, 5.0], dtype=np.float16)
     _mark(x, where, values)
     dy = cp.full(n, 3.0, dtype=cp.float16)
-    dx = _registry.BY_NAME["relu_backward"].func(dy, x, **params)
-    expected = np.empty(len(where), dtype=np.float16)
-    _registry.BY_NAME["relu_backward"].reference(
-        np.full(len(where), 3.0, np.float16), values, expected, _registry.params_of("all")
+    dx = relukit.relu_backward(dy, x, **params)
+    expected = relukit.relu_backward(
+        np.full(len(where), 3.0, np.float16), values, backend="numpy", **params
     )
     assert int(cp.count_nonzero(dx)) == int(np.count_nonzero(expected))
     np.testing.assert_array_equal(cp.asnumpy(dx[cp.asarray(where)]), expected)

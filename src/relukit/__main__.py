@@ -26,6 +26,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("info", help="show versions, backends, threading and GPU (as show_config)")
+    warmup = commands.add_parser(
+        "warmup",
+        help="compile the common CPU kernels into Numba's cache ahead of time",
+        description=(
+            "Compile (or load) the CPU kernels of every relukit function for the "
+            "given dtypes, allocating, into out= and in place, so that later "
+            "processes start warm: run it when building an image, a conda "
+            "environment or a Dask worker."
+        ),
+    )
+    warmup.add_argument(
+        "--dtype", nargs="+", default=["float32", "float64"],
+        choices=["float16", "float32", "float64"], help="dtypes (default float32 float64)",
+    )
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="measure streaming stores and the thread-pool threshold on this machine",
+        description=(
+            "Time ordinary against streaming stores and serial against pooled "
+            "runs here, and keep the choice for this CPU model and these versions "
+            "in the user's cache folder. Run it on a quiet machine."
+        ),
+    )
+    calibrate.add_argument("--dry-run", action="store_true", help="measure and print, save nothing")
     bench = commands.add_parser(
         "bench",
         help="time every relukit function against NumPy and PyTorch",
@@ -293,7 +317,35 @@ def main(argv=None) -> int:
 
         show_config()
         return 0
+    if args.command == "warmup":
+        from ._warmup import cache_status, warmup
+
+        status = cache_status()
+        where = "writable" if status["writable"] else "read-only: nothing will be kept"
+        print(f"Numba cache: {status['folder']} ({where})")
+        took = warmup(dtypes=args.dtype)
+        print(f"compiled or loaded in {sum(took.values()):.1f} s")
+        return 0
+    if args.command == "calibrate":
+        return _calibrate(args)
     return _bench(args, argv)
+
+
+def _calibrate(args) -> int:
+    import os
+
+    from . import _calibrate as calibration
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    cores = os.cpu_count() or 1
+    if load > cores - 0.5:
+        print(f"warning: load average {load:.1f} on {cores} cores; other programs will skew this")
+    settings = calibration.measure()
+    for line in calibration.describe(settings):
+        print(line)
+    if not args.dry_run:
+        print(f"saved to {calibration.save(settings)}; used from the next process on")
+    return 0
 
 
 if __name__ == "__main__":

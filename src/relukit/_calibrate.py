@@ -99,7 +99,6 @@ def measure(repeat: int = 7) -> dict:
         lambda: streamed(big, out, *scalars, 0, big.size),
         repeat,
     )
-    del big, out
 
     pool_from = None
     trials = {}
