@@ -340,7 +340,9 @@ def _calibrate(args) -> int:
     cores = os.cpu_count() or 1
     if load > cores - 0.5:
         print(f"warning: load average {load:.1f} on {cores} cores; other programs will skew this")
-    settings = calibration.measure()
+    from . import _backends
+
+    settings = calibration.measure(_backends.load("numba"))
     for line in calibration.describe(settings):
         print(line)
     if not args.dry_run:

@@ -80,10 +80,14 @@ def _median_pair(first, second, repeat):
     return statistics.median(a), statistics.median(b)
 
 
-def measure(repeat: int = 7) -> dict:
-    """Time the strategies here and return the settings they choose."""
-    from . import _numba
+def measure(backend, repeat: int = 7) -> dict:
+    """Time the strategies of ``backend`` (the Numba backend module) here.
+
+    Returns the settings they choose, with what was measured.
+    """
     from ._ops import BY_NAME
+
+    _numba = backend
 
     units = _numba.drivers(BY_NAME["relu"], "plain")
     scalars = (0.0, 0.0, 0.0)

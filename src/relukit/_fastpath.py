@@ -87,21 +87,3 @@ class Slots(list):
 
 def register(name: str, dtype, slots: Slots) -> None:
     TABLES.setdefault(name, {})[dtype] = slots
-
-
-def table(name: str) -> dict:
-    """The table of operation ``name``, loading the Numba backend on first use.
-
-    Without this the very first call would take the general path and load
-    the larger general-purpose drivers from Numba's cache as well.
-    """
-    found = TABLES.get(name)
-    if found is None:
-        from . import _backends
-
-        try:
-            _backends.load("numba")
-        except ImportError:
-            pass  # the general path will use the NumPy reference backend
-        found = TABLES.setdefault(name, {})
-    return found

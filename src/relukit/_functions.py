@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _api, _docstrings, _fastpath
+from . import _api, _backends, _docstrings, _fastpath
 from ._ops import OPERATIONS
 
 _TEMPLATE = '''
 def {name}({inputs}, /, out=None, *, {parameters}, backend=None):
     if backend is None and {defaults} and {plain_arrays} and x.ndim and {contiguous}:
         if not _FAST_{name}:
-            _fastpath.table("{name}")
+            _load_numba()
         slots = _FAST_{name}.get(x.dtype)
         if slots is not None:
             if out is None:
@@ -90,6 +90,18 @@ def _generate(op):
         annotations[p.name] = "Optional[float]" if p.default is None else kind
     function.__annotations__ = annotations
     return function
+
+
+def _load_numba():
+    """Load the Numba backend, which fills the fast-path tables, on first use.
+
+    Without this the very first call would take the general path and load
+    the larger general-purpose drivers from Numba's cache as well.
+    """
+    try:
+        _backends.load("numba")
+    except ImportError:
+        pass  # the general path will use the NumPy reference backend
 
 
 _ndarray = np.ndarray

@@ -41,15 +41,16 @@ def warmup(operations=None, dtypes=DEFAULT_DTYPES, report=print) -> dict:
     dict
         ``(operation, dtype) -> seconds`` it took.
     """
-    import relukit
-
-    from . import _numba
+    from . import _backends
+    from ._functions import PUBLIC
     from ._ops import BY_NAME, OPERATIONS
+
+    _numba = _backends.load("numba")
 
     chosen = [BY_NAME[name] for name in operations] if operations else list(OPERATIONS)
     took = {}
     for op in chosen:
-        function = getattr(relukit, op.name)
+        function = PUBLIC[op.name]
         for dtype in dtypes:
             start = time.perf_counter()
             for shape in ((64,), (8, 8)):  # the fast path's entry points by ndim
@@ -80,11 +81,7 @@ def warmup(operations=None, dtypes=DEFAULT_DTYPES, report=print) -> dict:
 
 def cache_status() -> dict:
     """Where Numba caches relukit's kernels, and whether it can write there."""
-    from numba.core.caching import _CacheLocator  # noqa: F401  (presence check)
-
-    import relukit
-
-    package = os.path.dirname(relukit.__file__)
+    package = os.path.dirname(os.path.abspath(__file__))
     override = os.environ.get("NUMBA_CACHE_DIR")
     folder = override or os.path.join(package, "__pycache__")
     probe = folder if os.path.isdir(folder) else os.path.dirname(folder)
@@ -97,10 +94,10 @@ def cache_status() -> dict:
 
 def compiled_units() -> list:
     """``operation/variant/mode`` of every driver compiled or loaded in this process."""
-    from . import _numba
+    from . import _backends
 
     ready = []
-    for (name, variant, bits), units in sorted(_numba._drivers.items()):
+    for (name, variant, bits), units in sorted(_backends.load("numba")._drivers.items()):
         for mode in sorted(units._units):
             ready.append(f"{name}/{variant}{'/f16bits' if bits else ''}/{mode}")
     return ready
