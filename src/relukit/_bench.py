@@ -27,6 +27,7 @@ import numpy as np
 from . import _backends
 from ._bench_report import MODE_SHORT, MODES, RELUKIT, Row, relukit_label, size_text
 from ._bench_targets import Target
+from ._machine import cpu_model
 from ._ops import OPERATIONS
 
 #: Each sample lasts at least this long (seconds), so timer noise stays small.
@@ -309,17 +310,6 @@ def _torch_threads():
     import torch
 
     return torch.get_num_threads()
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def peer_libraries() -> dict:

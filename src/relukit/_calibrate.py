@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ._machine import cpu_model
 
 #: Output sizes (bytes) tried for the pool threshold.
 _POOL_SIZES = (1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22)
@@ -30,18 +31,6 @@ _POOL_SIZES = (1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22)
 _STREAM_BYTES = 1 << 26
 #: A strategy must win by this factor to be chosen over the simpler one.
 _MARGIN = 1.1
-
-
-def cpu_model() -> str:
-    """The CPU's model name, as the kernel reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _versions() -> dict:

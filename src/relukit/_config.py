@@ -8,6 +8,7 @@ import sys
 from importlib import metadata
 
 from . import _backends
+from ._machine import cpu_model
 from ._version import __version__
 
 
@@ -77,6 +78,7 @@ def config() -> dict:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "versions": {
             name: _version_of(name) for name in ("numpy", "numba", "llvmlite", "dask", "torch")
@@ -96,7 +98,7 @@ def config() -> dict:
 def _format(info: dict) -> str:
     lines = [f"relukit {info['relukit']}", ""]
     lines.append(f"python      {info['python']} on {info['platform']}")
-    lines.append(f"cpus        {info['cpu_count']} ({info['machine']})")
+    lines.append(f"cpus        {info['cpu_count']} x {info['cpu_model']} ({info['machine']})")
     lines.append("")
     lines.append("versions")
     for name, version in info["versions"].items():
