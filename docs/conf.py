@@ -12,7 +12,8 @@ from pathlib import Path
 import relukit
 
 DOCS = Path(__file__).resolve().parent
-# Local extensions (the CLI help directive, the gallery order) live in _ext.
+# Local extensions (the CLI help directive, the facts read from the code,
+# the gallery order) live in _ext.
 sys.path.insert(0, str(DOCS / "_ext"))
 
 project = "relukit"
@@ -26,7 +27,9 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
     "relukit_cli_help",
+    "relukit_facts",
     "relukit_differences",
 ]
 
@@ -39,6 +42,12 @@ exclude_patterns = [
 ]
 templates_path = ["_templates"]
 html_static_path = ["_static"]
+html_css_files = ["relukit.css"]
+
+# -- Copy buttons --------------------------------------------------------------
+# Copy the code, not the prompts of doctests and console sessions.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
 
 # -- API reference -----------------------------------------------------------
 autosummary_generate = True
@@ -66,10 +75,15 @@ sphinx_gallery_conf = {
     # An example that fails must fail the build, not render a traceback.
     "abort_on_example_error": False,
     "only_warn_on_example_error": False,
-    # Examples without a figure (the GPU example on a machine without GPU
-    # measurements) get the relukit glyph instead of sphinx-gallery's logo.
+    # An example without a figure gets the relukit glyph instead of
+    # sphinx-gallery's logo. Each example picks its most legible figure
+    # (sphinx_gallery_thumbnail_number); relukit.css shows thumbnails at
+    # 400 x 280 CSS pixels, so the files are twice that for sharp screens.
     "default_thumb_file": str(DOCS / "_static" / "relukit_thumb.png"),
-    "thumbnail_size": (320, 224),
+    "thumbnail_size": (800, 560),
+    # Figures are drawn no wider than the page's text (7.5 in at 100 dpi);
+    # a second file at twice the resolution keeps them sharp on HiDPI screens.
+    "image_srcset": ["2x"],
     "remove_config_comments": True,
     "show_memory": False,
     "matplotlib_animations": False,

@@ -25,19 +25,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 #: page -> window height; tall windows capture a figure below the fold.
+#: Every gallery page is added to these (see :func:`default_pages`).
 PAGES = {
     "index.html": 1000,
-    "auto_examples/index.html": 1300,
-    "auto_examples/plot_relu_family.html": 2000,
-    "auto_examples/plot_speed.html": 3600,
-    "auto_examples/plot_edge_cases.html": 3400,
-    "auto_examples/plot_allocation.html": 2400,
-    "auto_examples/plot_train_network.html": 3400,
-    "auto_examples/plot_gpu.html": 2400,
-    "api.html": 2200,
+    "auto_examples/index.html": 1600,
+    "api.html": 2600,
     "generated/relukit.relu.html": 3000,
     "user_guide/semantics.html": 3000,
+    "user_guide/performance.html": 4000,
 }
+#: Window height for a gallery example: tall enough for all its figures.
+EXAMPLE_HEIGHT = 5000
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -70,6 +68,15 @@ def wait_for(port: int, timeout: float = 10.0) -> None:
     raise RuntimeError(f"the HTTP server did not start on port {port}")
 
 
+def default_pages(html: Path) -> dict:
+    """:data:`PAGES` and every example page of the built gallery."""
+    examples = sorted((html / "auto_examples").glob("plot_*.html"))
+    pages = dict(PAGES)
+    for page in examples:
+        pages[page.relative_to(html).as_posix()] = EXAMPLE_HEIGHT
+    return pages
+
+
 def shoot(chromium: str, url: str, out: Path, height: int, width: int) -> None:
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
@@ -92,7 +99,9 @@ def main(argv=None) -> int:
     parser.add_argument("--html", type=Path, default=ROOT / "docs" / "_build" / "html")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "_build" / "screenshots")
     parser.add_argument("--width", type=int, default=1400)
-    parser.add_argument("pages", nargs="*", help="pages relative to --html (default: a fixed set)")
+    parser.add_argument(
+        "pages", nargs="*", help="pages relative to --html (default: every gallery page and a fixed set)"
+    )
     args = parser.parse_args(argv)
 
     chromium = (
@@ -108,7 +117,8 @@ def main(argv=None) -> int:
         print(f"no built site in {args.html}: run sphinx-build first", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    pages = {page: PAGES.get(page, 1000) for page in args.pages} if args.pages else PAGES
+    default = default_pages(args.html)
+    pages = {page: default.get(page, 1000) for page in args.pages} if args.pages else default
 
     port = free_port()
     server = subprocess.Popen(

@@ -1,8 +1,8 @@
 """Draw docs/_static/relukit_thumb.png, the gallery's fallback thumbnail.
 
-sphinx-gallery shows it for an example that draws no figure (the GPU
-example on a machine with neither a GPU nor committed GPU measurements).
-It is a plain ReLU glyph, not data, so it cannot be mistaken for a result.
+sphinx-gallery shows it for an example that draws no figure (every
+example draws one today). It is a plain ReLU glyph, not data, so it
+cannot be mistaken for a result.
 
 Usage: python tools/docs_thumbnail.py
 """
@@ -18,7 +18,8 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "_static" / "relukit_thumb.
 
 
 def main():
-    fig, ax = plt.subplots(figsize=(3.2, 2.24), dpi=100)
+    # 800 x 560 pixels: the gallery's thumbnail_size in docs/conf.py.
+    fig, ax = plt.subplots(figsize=(4.0, 2.8), dpi=200)
     ax.plot([-1, 0, 1], [0, 0, 1], color="#1f77b4", lw=6, solid_capstyle="round")
     ax.text(
         0.5,
@@ -33,7 +34,7 @@ def main():
     ax.set_xlim(-1.2, 1.2)
     ax.set_ylim(-0.55, 1.1)
     ax.axis("off")
-    fig.savefig(OUT, dpi=100, metadata={"Software": None})
+    fig.savefig(OUT, dpi=200, metadata={"Software": None})
     plt.close(fig)
     print(f"wrote {OUT}")
 

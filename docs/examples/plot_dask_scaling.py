@@ -56,7 +56,7 @@ implementations = {
     "relukit.relu": rk.relu,
     "da.maximum(x, 0)": lambda x: da.maximum(x, 0),
 }
-rk.relu(source[:1000])  # load the Numba kernels before any timing
+rk.relu(source[:1000])  # load relukit's kernels before any timing
 throughput = {}
 for chunk in CHUNKS:
     x = da.from_array(source, chunks=chunk).persist(scheduler="threads")
@@ -95,7 +95,7 @@ for label in implementations:
 # Solid lines are relukit, dashed lines Dask's ``maximum``; colour is the
 # number of scheduler threads.
 
-fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
 colours = dict(zip(WORKERS, ["tab:blue", "tab:orange"]))
 for (label, make), style in zip(implementations.items(), ["-", "--"]):
     for workers in WORKERS:
@@ -113,11 +113,9 @@ ax.set_xticklabels([size_label(c) for c in CHUNKS])
 ax.set_xlabel("chunk size (float32)")
 ax.set_ylabel("throughput, GB/s (read + write)")
 ax.set_ylim(bottom=0)
-ax.set_title(
-    f"ReLU of a 32 MiB Dask array, threaded scheduler, {os.cpu_count()} cores"
-)
+ax.set_title(f"ReLU of a 32 MiB Dask array, {os.cpu_count()} cores")
 ax.grid(alpha=0.3)
-ax.legend(fontsize="small")
+ax.legend()
 plt.show()
 
 # %%
@@ -126,17 +124,18 @@ plt.show()
 # At the smallest chunks, every task costs the scheduler about as much as
 # the arithmetic inside it, whichever function runs there: all lines start
 # low. As chunks grow, the arithmetic takes over. Two things set relukit
-# apart from ``da.maximum`` there. A chunk of 256 KiB or more is split by
-# relukit's Numba kernels over the machine's cores, so a single Dask thread
-# can already keep every core busy, where NumPy's ``maximum`` uses one core
-# per task. And when two tasks run at once, the second relukit call finds
-# the Numba thread pool taken and runs serially in its own thread, so Dask
-# threads and Numba threads never oversubscribe the cores. With a single
-# chunk for the whole array, a second Dask thread has nothing to do.
+# apart from ``da.maximum`` there. A chunk too large for a core's L2 cache
+# is split by relukit over the machine's cores (:func:`relukit.show_config`
+# reports the threshold and the thread count), so a single Dask thread can
+# already keep every core busy, where NumPy's ``maximum`` uses one core per
+# task. And when two tasks run at once, the second relukit call finds
+# relukit's thread pool taken and runs serially in its own thread, so Dask's
+# threads and relukit's never oversubscribe the cores. With a single chunk
+# for the whole array, a second Dask thread has nothing to do.
 #
 # The figure is one measurement on the machine that built this page, and
-# a machine shared with other work distorts it: a parallel Numba call waits
-# for all its threads, and one of them may be off its core. Run this script
+# a machine shared with other work distorts it: Dask's threads and
+# relukit's compete with other programs for the cores. Run this script
 # on your own machine before choosing a chunk size. Dask's ``"auto"``
 # chunks (the ``array.chunk-size`` setting, 128 MiB by default) are large
 # enough for relukit to split each chunk over the cores itself; much

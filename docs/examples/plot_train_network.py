@@ -107,26 +107,33 @@ accuracy = np.mean((logit > 0) == (labels > 0.5))
 print(f"final loss {history[-1]:.4f}, training accuracy {accuracy:.1%}")
 
 # %%
-# Loss curve and decision boundary
-# --------------------------------
+# The loss curve
+# --------------
+fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
+ax.semilogy(history, lw=2)
+ax.set_xlabel("gradient descent step")
+ax.set_ylabel("logistic loss")
+ax.set_title("Training loss")
+ax.grid(True, which="both", alpha=0.3)
+plt.show()
+
+# %%
+# The decision boundary
+# ---------------------
 # The boundary is the zero level of the logit, evaluated on a grid with the
 # same relukit forward pass.
 gx, gy = np.meshgrid(np.linspace(-1.6, 2.6, 300), np.linspace(-1.2, 1.7, 240))
 _, grid_logit = forward(params, np.column_stack([gx.ravel(), gy.ravel()]))
 grid_p = 1.0 / (1.0 + np.exp(-grid_logit.reshape(gx.shape)))
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-left.semilogy(history)
-left.set_xlabel("gradient descent step")
-left.set_ylabel("logistic loss")
-left.set_title("Training loss")
-left.grid(True, which="both", alpha=0.3)
-right.contourf(gx, gy, grid_p, levels=20, cmap="RdBu_r", alpha=0.6)
-right.contour(gx, gy, grid_p, levels=[0.5], colors="k")
-right.scatter(
-    X[:, 0], X[:, 1], c=labels.ravel(), cmap="RdBu_r", edgecolors="k", s=14
+fig, ax = plt.subplots(figsize=(6.4, 4.6), layout="constrained")
+ax.contourf(gx, gy, grid_p, levels=20, cmap="RdBu_r", alpha=0.6)
+ax.contour(gx, gy, grid_p, levels=[0.5], colors="k", linewidths=2)
+ax.scatter(
+    X[:, 0], X[:, 1], c=labels.ravel(), cmap="RdBu_r", edgecolors="k", s=18
 )
-right.set_title(f"Decision boundary (accuracy {accuracy:.1%})")
-right.set_aspect("equal")
-fig.tight_layout()
+ax.set_title(f"Decision boundary (training accuracy {accuracy:.1%})")
+ax.set_aspect("equal")
 plt.show()
+
+# sphinx_gallery_thumbnail_number = 2
