@@ -13,7 +13,6 @@ preallocated array, and in place) next to ``np.maximum`` with and without
 # The variants
 # ------------
 import os
-import platform
 import time
 import tracemalloc
 
@@ -23,19 +22,8 @@ import numpy as np
 import relukit as rk
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 config = rk.show_config(mode="dicts")
-print(cpu_name())
+print(config["cpu_model"])
 print(
     f"{config['cpu_count']} cores, "
     f"relukit threads: {config['threads']['threads']}"

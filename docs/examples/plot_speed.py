@@ -17,7 +17,6 @@ bench``.
 # Timings describe the machine that built these pages, printed here.
 import glob
 import os
-import platform
 import time
 
 import matplotlib.pyplot as plt
@@ -28,21 +27,10 @@ from matplotlib import ticker
 import relukit as rk
 
 
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 config = rk.show_config(mode="dicts")
 versions = config["versions"]
 threads = config["threads"]
-print(cpu_name())
+print(config["cpu_model"])
 print(
     f"{config['cpu_count']} cores; relukit uses {threads['threads']} "
     f"threads from {threads['parallel_min_bytes'] / 2**20:g} MiB of output"
