@@ -105,7 +105,7 @@ for y, (function, label, passes) in enumerate(rows):
     ax.text(left + 0.3, y, f"{left} B, {passes_text}", va="center")
 ax.set_yticks(range(len(rows)), [label for _, label, _ in rows])
 ax.invert_yaxis()
-ax.set_xlim(0, 21)
+ax.set_xlim(0, 23)
 ax.set_xlabel("bytes moved per element, float32 (fewer is better)")
 ax.set_title("Device-memory traffic per call (counted, not timed)")
 ax.xaxis.set_major_locator(MultipleLocator(2))
