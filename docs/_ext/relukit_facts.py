@@ -6,14 +6,12 @@ renders a table of every operation in ``relukit._ops.OPERATIONS``. A page
 that uses them cannot disagree with the code it describes; a fact that is
 not in :data:`FACTS` fails the build.
 
-The CPU backend's two size thresholds are set in ``relukit/_numba.py`` and
-then replaced by what ``python -m relukit calibrate`` measured, if it ran
-on the machine building the docs. The docs describe relukit, not that
-machine, so these two are read from the module's source instead of its
-namespace (see :func:`source_values`).
+The CPU backend's two size thresholds are read from their named defaults
+in ``relukit/_calibrate.py``, not from the backend's namespace, where what
+``python -m relukit calibrate`` measured on the machine building the docs
+may have replaced them: the docs describe relukit, not that machine.
 """
 
-import ast
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ from docutils.statemachine import StringList
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
-from relukit import _fastpath, _numba, _ops
+from relukit import _calibrate, _fastpath, _ops
 
 
 def binary_size(nbytes):
@@ -31,28 +29,6 @@ def binary_size(nbytes):
         if nbytes >= 1 << shift and nbytes % (1 << shift) == 0:
             return f"{nbytes >> shift} {unit}"
     return f"{nbytes} bytes"
-
-
-def source_values(module, name):
-    """The values ``module``'s source assigns to ``name``, in order.
-
-    Only assignments whose value is a constant expression (``1 << 20``)
-    count; those computed from a measurement are skipped.
-    """
-    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
-    values = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in node.targets
-        ):
-            expression = compile(ast.Expression(node.value), module.__file__, "eval")
-            try:
-                values.append(eval(expression, {"__builtins__": {}}))
-            except (NameError, TypeError, KeyError):
-                continue  # computed from names: a measured value
-    if not values:
-        raise ValueError(f"{module.__name__} assigns no constant to {name}")
-    return values
 
 
 def spoken_list(words):
@@ -68,16 +44,15 @@ OPERATION_SOURCES = tuple(sorted(Path(_ops.__file__).parent.glob("*.py")))
 #: name -> (text, files it is read from); text is a str or, for the list of
 #: operations, a list of function names rendered as links.
 FACTS = {
-    # The threshold used until a calibration replaces it: the first value.
+    # The threshold used until a calibration replaces it.
     "parallel_min_bytes": (
-        binary_size(source_values(_numba, "PARALLEL_MIN_BYTES")[0]),
-        (_numba.__file__,),
+        binary_size(_calibrate.DEFAULT_PARALLEL_MIN_BYTES),
+        (_calibrate.__file__,),
     ),
-    # From what size streaming stores are used where calibration turned them
-    # on: the smallest value (the default, 1 << 62, stands for never).
+    # From what size streaming stores are used where calibration turned them on.
     "stream_min_bytes": (
-        binary_size(min(source_values(_numba, "STREAM_MIN_BYTES"))),
-        (_numba.__file__,),
+        binary_size(_calibrate.STREAMING_FROM_BYTES),
+        (_calibrate.__file__,),
     ),
     "fastpath_max_size": (f"{_fastpath.MAX_SIZE:,}", (_fastpath.__file__,)),
     "float_dtypes": (spoken_list(_ops.FLOAT_DTYPES), OPERATION_SOURCES),

@@ -25,6 +25,12 @@ import numpy as np
 
 from ._machine import cpu_model
 
+#: Bytes of output from which the thread pool is used until a calibration
+#: replaces it.
+DEFAULT_PARALLEL_MIN_BYTES = 1 << 20
+#: Bytes of output from which streaming stores are used into an existing
+#: ``out``, where a calibration found that they pay (never otherwise).
+STREAMING_FROM_BYTES = 1 << 25
 #: Output sizes (bytes) tried for the pool threshold.
 _POOL_SIZES = (1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22)
 #: Output size (bytes) for the streaming trial: far beyond any L3 here.
@@ -136,14 +142,16 @@ def describe(settings) -> list:
     """Lines for show_config and the bench: what is used, and why."""
     if settings is None:
         return [
-            "not measured on this machine: ordinary stores, pool from 1 MiB",
+            "not measured on this machine: ordinary stores, pool from "
+            f"{DEFAULT_PARALLEL_MIN_BYTES >> 10} KiB",
             "(python -m relukit calibrate measures both)",
         ]
     trial = settings["stream_trial"]
     mib = trial["bytes"] >> 20
     stores = "streaming" if settings["stream"] else "ordinary"
     return [
-        f"{stores} stores into out= from 32 MiB: {trial['direct_s'] * 1e3:.1f} ms ordinary, "
+        f"{stores} stores into out= from {STREAMING_FROM_BYTES >> 20} MiB: "
+        f"{trial['direct_s'] * 1e3:.1f} ms ordinary, "
         f"{trial['streamed_s'] * 1e3:.1f} ms streaming at {mib} MiB",
         f"pool from {settings['parallel_min_bytes'] >> 10} KiB of output "
         f"(measured {settings['when']}, load {settings['loadavg']:.1f})",

@@ -32,9 +32,8 @@ from ._pool import Pool, default_threads
 xp = np
 
 #: Below this many bytes of output, handing chunks to the thread pool costs
-#: more than it saves. Measured per machine by ``relukit._calibrate``; this
-#: is the value used until then.
-PARALLEL_MIN_BYTES = 1 << 20
+#: more than it saves: measured per machine by ``relukit._calibrate``.
+PARALLEL_MIN_BYTES = _calibrate.DEFAULT_PARALLEL_MIN_BYTES
 #: From this many bytes, stores into an existing ``out`` bypass the cache
 #: (non-temporal), where ``relukit._calibrate`` found that this pays on the
 #: running CPU; never otherwise (it lost a third on one Intel Xeon VM).
@@ -44,7 +43,7 @@ CALIBRATION = _calibrate.load()
 if CALIBRATION is not None:
     PARALLEL_MIN_BYTES = CALIBRATION["parallel_min_bytes"]
     if CALIBRATION["stream"]:
-        STREAM_MIN_BYTES = 1 << 25
+        STREAM_MIN_BYTES = _calibrate.STREAMING_FROM_BYTES
 #: Elements per chunk of the ``np.nditer`` path for odd layouts and float16.
 _NDITER_BUFFER = 8192
 
