@@ -32,7 +32,7 @@ DEFAULT_PARALLEL_MIN_BYTES = 1 << 20
 #: ``out``, where a calibration found that they pay (never otherwise).
 STREAMING_FROM_BYTES = 1 << 25
 #: Output sizes (bytes) tried for the pool threshold.
-_POOL_SIZES = (1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22)
+_POOL_SIZES = (1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 23, 1 << 24)
 #: Output size (bytes) for the streaming trial: far beyond any L3 here.
 _STREAM_BYTES = 1 << 26
 #: A strategy must win by this factor to be chosen over the simpler one.

@@ -117,11 +117,12 @@ def drivers(op, variant: str, bits: bool = False) -> Drivers:
 # --- running -------------------------------------------------------------------
 
 
-def _run_flat(units: Drivers, mode: str, arrays, scalars):
-    """Run the ``mode`` driver over flat ``arrays`` (inputs then out)."""
+def _run_flat(units: Drivers, mode: str, arrays, scalars, driver=None):
+    """Run the ``mode`` driver (or ``driver``, its entry point) over flat ``arrays``."""
     out = arrays[-1]
     size = out.size
-    driver = units[mode]
+    if driver is None:
+        driver = units[mode]
     step, chunks = chunking(out.nbytes, out.itemsize)
     if chunks > 1:
 
@@ -239,19 +240,35 @@ def _slots(units: Drivers, dtype, arity, scalars):
     # The job "same" writes over the input the result is like: x for a
     # unary operation, dy for a backward pass.
     same_mode = "in_place" if arity == 1 else "out_is_dy"
+    scalar_types = (numba.types.float64,) * 3
+    flat_type = numba.types.Array(element, 1, "C")
+    entries = {}
 
     def compile_for(job, ndim):
         array = numba.types.Array(element, ndim, "C")
         driver = units["small" if job == "direct" else "small_" + same_mode]
-        return driver.compile((array,) * (arity + 1) + (numba.types.float64,) * 3)
+        return driver.compile((array,) * (arity + 1) + scalar_types)
+
+    def entry(mode):
+        # The compiled entry point skips Numba's argument typing per call.
+        found = entries.get(mode)
+        if found is None:
+            index = numba.types.int64
+            signature = (flat_type,) * (arity + 1) + scalar_types + (index, index)
+            found = entries[mode] = units[mode].compile(signature)
+        return found
 
     def run_large(arrays, job):
+        # The caller has checked the layout and, for "into", that out
+        # overlaps no input: no pointer comparisons needed here.
         flat = [a.reshape(-1) for a in arrays]
         if job == "same":
             mode = same_mode
+        elif job == "into" and flat[-1].nbytes >= STREAM_MIN_BYTES:
+            mode = "streamed"
         else:
-            mode = _write_mode(arity, flat, fresh=job == "new")
-        _run_flat(units, mode, flat, scalars)
+            mode = "direct"
+        _run_flat(units, mode, flat, scalars, entry(mode))
 
     return _fastpath.Slots(compile_for, run_large, dtype, scalars)
 

@@ -8,7 +8,10 @@ that carries a hash of the kernel's code, so that Numba's on-disk cache
 keeps one entry per kernel and drops it when the kernel changes (Numba
 checks only the stamp of the file that holds the template).
 
-Every driver works on 1-D arrays over ``[lo, hi)``; ``a, b, c`` are the
+Every driver works on 1-D arrays over ``[lo, hi)``, through slices whose
+loop index starts at 0: indexing ``x[i]`` with ``i`` from ``range(lo,
+hi)`` makes Numba handle negative indices, which stops LLVM from
+vectorizing the loop (measured: 4x slower). ``a, b, c`` are the
 operation's kernel scalars. How ``out`` is written:
 
 - ``direct``: ``out`` is a separate array;
@@ -53,22 +56,25 @@ def _zero_of(x):
 
 
 def unary_direct(x, out, a, b, c, lo, hi):
-    for i in range(lo, hi):
-        out[i] = kernel(x[i], a, b, c)
+    xs, os = x[lo:hi], out[lo:hi]
+    for i in range(os.size):
+        os[i] = kernel(xs[i], a, b, c)
 
 
 def unary_in_place(x, out, a, b, c, lo, hi):
     zero = out.dtype.type(0)
-    for i in range(lo, hi):
-        out[i] = kernel(out[i], a, b, c) + zero
+    os = out[lo:hi]
+    for i in range(os.size):
+        os[i] = kernel(os[i], a, b, c) + zero
 
 
 def unary_streamed(x, out, a, b, c, lo, hi):
     buf = np.empty(_BLOCK, dtype=out.dtype)
     for start in range(lo, hi, _BLOCK):
         n = min(_BLOCK, hi - start)
+        xs = x[start : start + n]
         for i in range(n):
-            buf[i] = kernel(x[start + i], a, b, c)
+            buf[i] = kernel(xs[i], a, b, c)
         stream_copy(out, start, buf[:n])
     store_fence()
 
@@ -78,28 +84,32 @@ def unary_small(x, out, a, b, c):
 
 
 def binary_direct(dy, x, out, a, b, c, lo, hi):
-    for i in range(lo, hi):
-        out[i] = kernel(dy[i], x[i], a, b, c)
+    ds, xs, os = dy[lo:hi], x[lo:hi], out[lo:hi]
+    for i in range(os.size):
+        os[i] = kernel(ds[i], xs[i], a, b, c)
 
 
 def binary_out_is_dy(dy, x, out, a, b, c, lo, hi):
     zero = out.dtype.type(0)
-    for i in range(lo, hi):
-        out[i] = kernel(out[i], x[i], a, b, c) + zero
+    xs, os = x[lo:hi], out[lo:hi]
+    for i in range(os.size):
+        os[i] = kernel(os[i], xs[i], a, b, c) + zero
 
 
 def binary_out_is_x(dy, x, out, a, b, c, lo, hi):
     zero = out.dtype.type(0)
-    for i in range(lo, hi):
-        out[i] = kernel(dy[i], out[i], a, b, c) + zero
+    ds, os = dy[lo:hi], out[lo:hi]
+    for i in range(os.size):
+        os[i] = kernel(ds[i], os[i], a, b, c) + zero
 
 
 def binary_streamed(dy, x, out, a, b, c, lo, hi):
     buf = np.empty(_BLOCK, dtype=out.dtype)
     for start in range(lo, hi, _BLOCK):
         n = min(_BLOCK, hi - start)
+        ds, xs = dy[start : start + n], x[start : start + n]
         for i in range(n):
-            buf[i] = kernel(dy[start + i], x[start + i], a, b, c)
+            buf[i] = kernel(ds[i], xs[i], a, b, c)
         stream_copy(out, start, buf[:n])
     store_fence()
 
