@@ -118,6 +118,10 @@ def test_pool_reports_a_task_error_in_the_caller():
         Pool(2).run(task, 9)
 
 
+# JAX, when the differential tests have imported it into this process,
+# warns from an at-fork hook that it is multithreaded: not relukit's concern.
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_fork_context_in_this_process():
     x = np.random.default_rng(1).standard_normal(1_000_000).astype(np.float32)
     rk.relu(x)
