@@ -256,8 +256,14 @@ def test_calibration_of_another_cpu_is_ignored(tmp_path, monkeypatch):
     from relukit import _calibrate
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("RELUKIT_CALIBRATION")
     path = _calibrate.cache_path()
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"cpu": "some other CPU", "versions": {}}))
+    path.write_text(json.dumps({"cpu": "some other CPU", "versions": _calibrate._versions()}))
     assert _calibrate.load() is None
     assert "not measured" in _calibrate.describe(None)[0]
+    mine = {"cpu": _calibrate.cpu_model(), "versions": _calibrate._versions(), "stream": True}
+    path.write_text(json.dumps(mine))
+    assert _calibrate.load() == mine
+    monkeypatch.setenv("RELUKIT_CALIBRATION", "off")
+    assert _calibrate.load() is None
