@@ -315,7 +315,8 @@ def cluster_client():
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # any free loopback port: 8787 may be taken
+        scheduler_port=0,
     ) as cluster, distributed.Client(cluster) as client:
         yield client
 
