@@ -231,6 +231,45 @@ def config_reading(results: Path) -> dict:
     return config
 
 
+def drop_unmeasured(results_dir: Path) -> list:
+    """Remove from ``benchmarks.json`` the benchmarks no machine has a result for.
+
+    asv's grid asks for a summary graph of every benchmark it lists, and a
+    benchmark that was added to the suites but never run anywhere has none
+    (an HTTP 404 and an empty box). Returns the names dropped.
+    """
+    measured = set()
+    for path in results_dir.glob("*/*.json"):
+        if path.name == "machine.json":
+            continue
+        measured.update(json.loads(path.read_text()).get("results", {}))
+    benchmarks_json = results_dir / "benchmarks.json"
+    benchmarks = json.loads(benchmarks_json.read_text())
+    dropped = sorted(name for name in benchmarks if name != "version" and name not in measured)
+    for name in dropped:
+        del benchmarks[name]
+    benchmarks_json.write_text(json.dumps(benchmarks))
+    return dropped
+
+
+def drop_graphless(html: Path = HTML) -> None:
+    """Leave out of the published index the benchmarks asv drew no summary for.
+
+    asv skips the summary graph of a benchmark whose recorded results all
+    failed or were skipped under parameters it no longer has; the grid would
+    ask for it anyway (an HTTP 404 and an empty box).
+    """
+    index_path = html / "index.json"
+    index = json.loads(index_path.read_text())
+    summary = html / "graphs" / "summary"
+    missing = [name for name in index["benchmarks"] if not (summary / f"{name}.json").exists()]
+    for name in missing:
+        del index["benchmarks"][name]
+    index_path.write_text(json.dumps(index))
+    if missing:
+        print(f"{len(missing)} benchmark(s) without a summary graph left out of the grid")
+
+
 def publish() -> None:
     """``asv publish`` into ``html/``, then make the site offline and plain."""
     missing = missing_vendored_files()
@@ -248,12 +287,16 @@ def publish() -> None:
         backend = default_backend()
         if backend is not None:
             default_backend_first(results / "benchmarks.json", backend)
+        dropped = drop_unmeasured(results)
+        if dropped:
+            print(f"{len(dropped)} benchmark(s) not shown: no results on any machine yet")
         config = Path(tmp) / "asv.conf.json"
         config.write_text(json.dumps(config_reading(results)))
         subprocess.run(
             [sys.executable, "-m", "asv", "--config", str(config), "publish"], check=True
         )
     make_offline()
+    drop_graphless()
     note_missing_gpu_results()
     print(f"offline dashboard in {HTML.relative_to(ROOT)}")
 
