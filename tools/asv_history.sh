@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark the commits on main that changed the package and have the
-# registry the suites read (older commits would only report "skipped"),
-# skipping commits that MACHINE already has results for.
+# operation table (src/relukit/_ops/__init__.py) that the suites are
+# generated from, skipping commits that MACHINE already has results for.
+# Older commits would have no benchmarks at all; their results from the
+# suites of the registry era stay committed and on the same graphs.
 #
 #   bash tools/asv_history.sh MACHINE [asv run options, e.g. --steps 5 or -b TimeRelu]
 #
@@ -14,11 +16,11 @@ shift
 cd "$(dirname "$0")/../asv_bench"
 hashes=$(mktemp)
 trap 'rm -f "$hashes"' EXIT
-# Newest first, stopping at the commit that added the registry.
+# Newest first, stopping at the commit that added the table.
 git rev-list --first-parent main -- ../src \
     | while read -r commit; do
-        git cat-file -e "$commit:src/relukit/_registry.py" 2>/dev/null || break
+        git cat-file -e "$commit:src/relukit/_ops/__init__.py" 2>/dev/null || break
         echo "$commit"
     done > "$hashes"
-echo "$(wc -l < "$hashes") commit(s) of main changed src/ since the registry"
+echo "$(wc -l < "$hashes") commit(s) of main changed src/ since the operation table (src/relukit/_ops/)"
 python -m asv run --machine "$machine" --skip-existing-commits "$@" "HASHFILE:$hashes"

@@ -1,4 +1,12 @@
-"""relu, relu_grad and relu_backward on CuPy arrays, with GPU peers.
+"""Every operation of the table on CuPy arrays, and its peers there.
+
+``GpuRelukit.time_gpu``: relukit's CuPy backend allocating its result, over
+operation x size x dtype x parameter set. ``GpuPeers<Op>``,
+``GpuPeers<Op>Out`` and ``GpuPeers<Op>InPlace``: relukit and the table's
+peers in the same mode (allocating, ``out=y``, in place), like
+``bench_peers`` on the CPU. The peers spelled with NumPy functions run on
+CuPy arrays (CuPy implements NumPy's ufunc and function protocols); those
+that take only NumPy arrays report skipped.
 
 Skipped (``NotImplementedError`` in ``setup``) where CuPy, a CUDA device
 or relukit's CuPy backend is missing. Kernel launches return before the
@@ -8,16 +16,29 @@ GPU is done, so every timed call ends by synchronizing the device.
 from ._common import (
     DTYPES,
     FUNCTIONS,
-    PARAMETER_SETS,
+    LARGE,
+    MISSING,
+    MODES,
+    OPERATIONS,
+    RELUKIT,
     SIZES,
     Prepared,
+    camel,
+    generate,
+    implementations,
     keyword_arguments,
-    registry,
-    spec_of,
+    operation,
+    parameter_sets,
+    peer_call,
+    relukit_call,
 )
 
 # 1e8 elements too: the size where a GPU pays off.
-GPU_SIZES = [*SIZES, max(registry.BENCH_SIZES_FULL)] if registry is not None else SIZES
+GPU_SIZES = [*SIZES, LARGE]
+#: Every parameter set some operation benchmarks, in table order.
+PARAMETER_SETS = [
+    *dict.fromkeys(name for op in OPERATIONS for name in parameter_sets(op))
+] or [MISSING]
 
 
 def _cupy_or_skip():
@@ -30,22 +51,33 @@ def _cupy_or_skip():
             raise NotImplementedError("no CUDA device")
     except cupy.cuda.runtime.CUDARuntimeError as error:
         raise NotImplementedError(f"no usable CUDA device: {error}") from None
+    from relukit import _backends
+
+    try:
+        _backends.load("cupy")
+    except (ImportError, ValueError) as error:
+        raise NotImplementedError(f"this relukit has no CuPy backend: {error}") from None
     return cupy
 
 
-def _device_inputs(cupy, arity, size, dtype):
-    rng = cupy.random.default_rng(20240601)
-    return [(rng.standard_normal(size) * 4.0).astype(dtype) for _ in range(arity)]
+def _device_inputs(cupy, op, size, dtype):
+    def make(seed):
+        a = cupy.random.default_rng(seed).standard_normal(size, dtype=dtype)
+        a *= 4.0
+        return a
+
+    return op.make_inputs(make)
 
 
 class _Gpu(Prepared):
-    def _bind(self, func, args, kwargs=None):
-        self.func, self.args, self.kwargs = func, args, kwargs or {}
-        self.func(*self.args, **self.kwargs)  # compiles the kernel
+    def _bind(self, cupy, call):
+        self.call, self.synchronize = call, cupy.cuda.runtime.deviceSynchronize
+        result = call()  # compiles the kernel
         self.synchronize()
+        return result
 
     def _call(self):
-        self.func(*self.args, **self.kwargs)
+        self.call()
         self.synchronize()
 
 
@@ -57,94 +89,48 @@ class GpuRelukit(_Gpu):
 
     def prepare(self, function, size, dtype, parameter_set):
         cupy = _cupy_or_skip()
-        from relukit import _backends
-
-        try:
-            _backends.load("cupy")
-        except (ImportError, ValueError) as error:
-            raise NotImplementedError(f"this relukit has no CuPy backend: {error}") from None
-        spec = spec_of(function)
-        self.synchronize = cupy.cuda.runtime.deviceSynchronize
-        kwargs = keyword_arguments(parameter_set, "cupy")
-        self._bind(spec.func, _device_inputs(cupy, spec.arity, size, dtype), kwargs)
+        op = operation(function)
+        if parameter_set not in op.parameter_sets:
+            raise NotImplementedError(f"{function} has no parameter set {parameter_set!r}")
+        args = _device_inputs(cupy, op, size, dtype)
+        kwargs = {**keyword_arguments(op, parameter_set), "backend": "cupy"}
+        self._bind(cupy, relukit_call(op, "allocating", args, kwargs))
 
     def time_gpu(self, *params):
         self._call()
 
 
-def _torch_or_skip():
-    try:
-        import torch
-    except ImportError:
-        raise NotImplementedError("torch is not installed") from None
-    if not torch.cuda.is_available():
-        raise NotImplementedError("this torch has no CUDA device")
-    return torch
-
-
-def _aten_threshold_backward(torch):
-    return lambda dy, x: torch.ops.aten.threshold_backward(dy, x, 0)
-
-
-# label -> (array library the peer takes, maker(module) -> callable).
-_GPU_PEERS = {
-    "relu": {
-        "cupy.maximum(x, 0)": ("cupy", lambda cp: lambda x: cp.maximum(x, 0)),
-        "torch.relu": ("torch", lambda torch: torch.relu),
-        "torch.relu_ (in place)": ("torch", lambda torch: torch.relu_),
-    },
-    "relu_grad": {
-        "cupy.greater(x, 0).astype": (
-            "cupy",
-            lambda cp: lambda x: cp.greater(x, 0).astype(x.dtype),
-        ),
-    },
-    "relu_backward": {
-        "dy * (x > 0)": ("cupy", lambda cp: lambda dy, x: dy * (x > 0)),
-        "torch threshold_backward": ("torch", _aten_threshold_backward),
-    },
-}
-
-
 class _GpuPeers(_Gpu):
-    """CuPy's one-liners and PyTorch's CUDA kernels (on zero-copy views)."""
-
     function = None
+    mode = None
     param_names = ["implementation", "size", "dtype"]
 
     def prepare(self, implementation, size, dtype):
         cupy = _cupy_or_skip()
-        library, make = _GPU_PEERS[self.function][implementation]
-        args = _device_inputs(cupy, spec_of(self.function).arity, size, dtype)
-        if library == "torch":
-            torch = _torch_or_skip()
-            args = [torch.from_dlpack(a) for a in args]
-            func = make(torch)
-        else:
-            func = make(cupy)
-        self.synchronize = cupy.cuda.runtime.deviceSynchronize
-        self._bind(func, args)
+        op = operation(self.function)
+        args = _device_inputs(cupy, op, size, dtype)
+        if implementation == RELUKIT:
+            self._bind(cupy, relukit_call(op, self.mode, args, {}))
+            return
+        call = peer_call(op, self.mode, implementation, args)
+        try:
+            result = self._bind(cupy, call)
+        except Exception as error:
+            raise NotImplementedError(
+                f"{implementation} does not run on CuPy arrays: {error!r}"
+            ) from None
+        if self.mode == "allocating" and not isinstance(result, cupy.ndarray):
+            raise NotImplementedError(f"{implementation} does not return a CuPy array")
 
 
-class GpuPeersRelu(_GpuPeers):
-    function = "relu"
-    params = [list(_GPU_PEERS["relu"]), GPU_SIZES, DTYPES]
-
-    def time_relu(self, *params):
-        self._call()
-
-
-class GpuPeersReluGrad(_GpuPeers):
-    function = "relu_grad"
-    params = [list(_GPU_PEERS["relu_grad"]), GPU_SIZES, DTYPES]
-
-    def time_relu_grad(self, *params):
-        self._call()
-
-
-class GpuPeersReluBackward(_GpuPeers):
-    function = "relu_backward"
-    params = [list(_GPU_PEERS["relu_backward"]), GPU_SIZES, DTYPES]
-
-    def time_relu_backward(self, *params):
-        self._call()
+for _op in OPERATIONS:
+    for _mode, (_class_suffix, _method_suffix) in MODES.items():
+        generate(
+            globals(),
+            _GpuPeers,
+            f"GpuPeers{camel(_op.name)}{_class_suffix}",
+            f"time_{_op.name}{_method_suffix}",
+            function=_op.name,
+            mode=_mode,
+            params=[implementations(_op, _mode), GPU_SIZES, DTYPES],
+        )

@@ -1,71 +1,67 @@
-"""relukit next to what users would otherwise write, on the same inputs.
+"""relukit next to what users would otherwise write, like with like.
 
-Each graph holds relukit (default backend) and every peer that
-``relukit._peers.all_peers`` finds here: the NumPy one-liners, the seed
-project's Numba ReLU and PyTorch's CPU kernels where torch is installed.
+For each operation and mode, one graph holds relukit (default backend and
+parameters, called as users call it) and every peer that the table's
+``op.peers(mode)`` finds here, all doing the same job on the same inputs:
+``Peers<Op>`` allocating the result (``PeersRelu.time_relu``),
+``Peers<Op>Out`` writing into a preallocated ``out=y``
+(``PeersReluOut.time_relu_out``), ``Peers<Op>InPlace`` overwriting ``x``
+(``dy`` for ``relu_backward``; ``PeersReluInPlace.time_relu_in_place``).
+Up to 1e8 elements, where the speed targets are set (float32 only there:
+the targets' dtype, and half the time of a run).
 """
 
-from ._common import DTYPES, SIZES, Prepared, inputs, registry, require_registry
-
-try:
-    from relukit._peers import all_peers
-except ImportError:  # a commit from before the peers table
-    all_peers = None
-
-RELUKIT = "relukit"
-
-
-def _labels(function):
-    if all_peers is None or registry is None:
-        return [RELUKIT]
-    return [RELUKIT, *all_peers(function)]
+from ._common import (
+    DTYPES,
+    LARGE,
+    LARGE_DTYPE,
+    MODES,
+    OPERATIONS,
+    RELUKIT,
+    SIZES,
+    Prepared,
+    camel,
+    generate,
+    implementations,
+    inputs,
+    operation,
+    peer_call,
+    relukit_call,
+)
 
 
 class _Peers(Prepared):
     function = None
+    mode = None
     param_names = ["implementation", "size", "dtype"]
 
     def prepare(self, implementation, size, dtype):
-        spec = require_registry().BY_NAME[self.function]
+        if size > max(SIZES) and dtype != LARGE_DTYPE:
+            raise NotImplementedError(f"{size} elements: {LARGE_DTYPE} only, as the speed targets")
+        op = operation(self.function)
+        args = inputs(op, size, dtype)
         if implementation == RELUKIT:
-            self.func = spec.func
-        else:
-            peers = all_peers(self.function) if all_peers is not None else {}
-            if implementation not in peers:
-                raise NotImplementedError(f"{implementation} is not available here")
-            self.func = peers[implementation]
-        self.args = inputs(spec.arity, size, dtype)
-        if implementation == RELUKIT:
-            self.func(*self.args)
+            self.call = relukit_call(op, self.mode, args, {})
+            self.call()
             return
+        self.call = peer_call(op, self.mode, implementation, args)
         try:
-            self.func(*self.args)
-        except Exception as error:  # e.g. the seed's Numba code has no float16
+            self.call()
+        except Exception as error:  # a peer that refuses a dtype, say
             raise NotImplementedError(f"{implementation} fails on {dtype}: {error!r}") from None
 
     def _call(self):
-        self.func(*self.args)
+        self.call()
 
 
-class PeersRelu(_Peers):
-    function = "relu"
-    params = [_labels("relu"), SIZES, DTYPES]
-
-    def time_relu(self, *params):
-        self._call()
-
-
-class PeersReluGrad(_Peers):
-    function = "relu_grad"
-    params = [_labels("relu_grad"), SIZES, DTYPES]
-
-    def time_relu_grad(self, *params):
-        self._call()
-
-
-class PeersReluBackward(_Peers):
-    function = "relu_backward"
-    params = [_labels("relu_backward"), SIZES, DTYPES]
-
-    def time_relu_backward(self, *params):
-        self._call()
+for _op in OPERATIONS:
+    for _mode, (_class_suffix, _method_suffix) in MODES.items():
+        generate(
+            globals(),
+            _Peers,
+            f"Peers{camel(_op.name)}{_class_suffix}",
+            f"time_{_op.name}{_method_suffix}",
+            function=_op.name,
+            mode=_mode,
+            params=[implementations(_op, _mode), [*SIZES, LARGE], DTYPES],
+        )

@@ -7,7 +7,7 @@ costs are paid once per process.
 import subprocess
 import sys
 
-from ._common import FUNCTIONS, Prepared, spec_of
+from ._common import FUNCTIONS, Prepared, operation
 
 
 def timeraw_import_relukit():
@@ -52,7 +52,7 @@ class TimerawFirstCall(Prepared):
 
     def prepare(self, function, cache):
         setup = _FIRST_CALL_SETUP.format(
-            cache=_COLD_CACHE if cache == "cold" else "", arity=spec_of(function).arity
+            cache=_COLD_CACHE if cache == "cold" else "", arity=len(operation(function).inputs)
         )
         call = f"relukit.{function}(*arrays)"
         if cache == "cached":
