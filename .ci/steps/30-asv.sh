@@ -13,9 +13,17 @@ cd asv_bench
 # results/<machine>/machine.json: remove it unless it was there before.
 python -m asv machine --yes > /dev/null
 machine_dir="results/$(python -c 'import platform; print(platform.node())')"
-if [ ! -e "$machine_dir" ]; then
-    trap 'rm -rf "$machine_dir"' EXIT
-fi
+# asv also rewrites results/benchmarks.json with the grid it ran, which in
+# the smoke test below has small sizes: put the committed one back, or the
+# dashboard published afterwards opens its graphs on other curves.
+saved=$(mktemp)
+cp results/benchmarks.json "$saved"
+cleanup() {
+    cp "$saved" results/benchmarks.json && rm -f "$saved"
+    if [ -n "${created:-}" ]; then rm -rf "$machine_dir"; fi
+}
+[ -e "$machine_dir" ] || created=1
+trap cleanup EXIT
 python -m asv check --python=same
 # Every benchmark once, on small arrays (see RELUKIT_ASV_SMOKE in
 # benchmarks/_common.py): at the recorded sizes the dry run alone took
