@@ -107,8 +107,8 @@ class Operation(NamedTuple):
     #: ``"out"`` and ``"in_place"``: the best spellings elsewhere (NumPy,
     #: PyTorch when installed) of the same job, for the bench and asv.
     peers: Callable[[str], dict]
-    #: ``make_inputs(x) -> inputs``: the call's array inputs built from one
-    #: array of sample values (``dy`` for a backward pass is made from it).
+    #: ``make_inputs(make) -> inputs``: the call's array inputs, each from
+    #: ``make(seed)``, a factory of sample arrays (one seed per input).
     make_inputs: Callable[[np.ndarray], tuple]
 
     def __repr__(self) -> str:
