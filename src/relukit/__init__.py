@@ -5,6 +5,9 @@ Public API
 relu, relu_grad, relu_backward
     The activation, its derivative and ``dy * relu_grad(x)`` in one pass,
     for NumPy arrays (Numba kernels), CuPy arrays and Dask arrays.
+elu, selu, celu, gelu, silu, mish, softplus, hardswish, squared_relu
+    The rest of the rectifier family, each with ``_grad`` and
+    ``_backward`` functions named the same way.
 show_config
     Versions, backends, threading and GPU information.
 
@@ -17,8 +20,7 @@ from ._config import show_config
 from ._functions import PUBLIC as _PUBLIC
 from ._version import __version__
 
-relu = _PUBLIC["relu"]
-relu_grad = _PUBLIC["relu_grad"]
-relu_backward = _PUBLIC["relu_backward"]
+# relu, relu_grad, relu_backward, elu, ..., one per entry of the table.
+globals().update(_PUBLIC)
 
-__all__ = ["relu", "relu_grad", "relu_backward", "show_config", "__version__"]
+__all__ = [*_PUBLIC, "show_config", "__version__"]

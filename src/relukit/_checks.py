@@ -16,14 +16,15 @@ def check_dtype(op: Operation, name: str, dtype, int_ok: bool) -> None:
     """Raise ``TypeError`` unless input ``name`` of ``op`` may have ``dtype``."""
     if dtype.kind == "f" and dtype.itemsize in (2, 4, 8):
         return
-    if dtype.kind in "iu" and name == "x":
+    takes_ints = name == "x" and any(v.int_ok for v in op.variants.values())
+    if dtype.kind in "iu" and takes_ints:
         if int_ok:
             return
         raise TypeError(
             f"{op.name}(): x has dtype {dtype}; integer inputs need the default parameters "
             f"(the others compute in floating point): use {_FLOATS}"
         )
-    if name == "x" and any(v.int_ok for v in op.variants.values()):
+    if takes_ints:
         accepted = f"{_FLOATS} (or an integer dtype with the default parameters)"
     else:
         accepted = _FLOATS

@@ -109,6 +109,33 @@ __device__ __forceinline__ float16 relukit_round<float16>(double d) {
 __device__ __forceinline__ double relukit_scale(double a, double d) {
     return a == 0.0 ? 0.0 : a * d;
 }
+
+// The helpers of the smooth rectifiers, as relukit._ops._elements writes
+// them for the CPU: see there for why each is written this way.
+__device__ __forceinline__ double relukit_clamp(double v) {
+    return fabs(v) <= 800.0 ? v : copysign(800.0, v);
+}
+__device__ __forceinline__ void relukit_sigmoids(double v, double &s, double &sm) {
+    const double e = exp(-fabs(v));
+    const double p = 1.0 / (1.0 + e);
+    const double q = e * p;
+    s = v >= 0.0 ? p : q;
+    sm = v >= 0.0 ? q : p;
+}
+__device__ __forceinline__ void relukit_mish_parts(double v, double &t, double &tm, double &s) {
+    const double e = exp(-fabs(v));
+    if (v >= 0.0) {
+        const double d = 1.0 + 2.0 * e + 2.0 * e * e;
+        t = (1.0 + 2.0 * e) / d;
+        tm = 2.0 * e * e / d;
+        s = 1.0 / (1.0 + e);
+    } else {
+        const double n = e * (e + 2.0);
+        t = n / (n + 2.0);
+        tm = 2.0 / (n + 2.0);
+        s = e / (1.0 + e);
+    }
+}
 """
 
 _SCALARS = "float64 a, float64 b, float64 c"

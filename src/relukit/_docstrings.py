@@ -51,7 +51,11 @@ def build(op) -> str:
     for p in op.parameters:
         parameters.append(f"{p.name} : {p.doc_type}\n" + textwrap.indent(p.doc, "    "))
     parameters.append(_BACKEND)
-    ints = ", or integers with non-default parameters" if op.variants else ""
+    ints = ""
+    if any(v.int_ok for v in op.variants.values()):
+        ints = ", or integers with non-default parameters"
+    elif op.inputs[-1] == "x":
+        ints = ", integers"
     shapes = f"`{op.inputs[0]}` and `{op.inputs[1]}` differ in shape, " if op.arity == 2 else ""
     raises = _RAISES.format(ints=ints, shapes=shapes)
     if op.doc.raises:

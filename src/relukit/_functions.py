@@ -17,7 +17,7 @@ from . import _api, _backends, _docstrings, _fastpath
 from ._ops import OPERATIONS
 
 _TEMPLATE = '''
-def {name}({inputs}, /, out=None, *, {parameters}, backend=None):
+def {name}({inputs}, /, out=None, *, {parameters}backend=None):
     if backend is None and {defaults} and {plain_arrays} and x.ndim and {contiguous}:
         if not _FAST_{name}:
             _load_numba()
@@ -47,7 +47,7 @@ def {name}({inputs}, /, out=None, *, {parameters}, backend=None):
 
 def _source(op) -> str:
     names = op.inputs
-    parameters = ", ".join(f"{p.name}=_DEFAULT_{op.name}_{p.name}" for p in op.parameters)
+    parameters = "".join(f"{p.name}=_DEFAULT_{op.name}_{p.name}, " for p in op.parameters)
     # Identity with the default objects: cheap, and never asks an array for
     # its truth value (a bad parameter reaches the checks in _api instead).
     defaults = " and ".join(
@@ -86,7 +86,7 @@ def _generate(op):
     annotations = {name: "ArrayLike" for name in op.inputs}
     annotations.update({"out": "Any", "backend": "Optional[str]", "return": "Any"})
     for p in op.parameters:
-        kind = type(p.default).__name__
+        kind = type(p.default).__name__  # float or str
         annotations[p.name] = "Optional[float]" if p.default is None else kind
     function.__annotations__ = annotations
     return function

@@ -35,14 +35,14 @@ import numpy as np
 from numba.extending import overload
 
 from ._ops import _elements
-
+from ._ops._family import ChainRule
 from ._streaming import store_fence, stream_copy
 from ._version import __version__
 
 #: Elements per block of the streaming drivers: small enough for L1.
 _BLOCK = 2048
 
-kernel = body = None  # bound per specialisation
+kernel = body = derivative = None  # bound per specialisation
 
 
 @overload(_elements.zero_of, inline="always")
@@ -53,6 +53,25 @@ def _zero_of(x):
         return zero(0)
 
     return implementation
+
+
+def _compile_as_written(helper):
+    """Let kernels call ``helper`` (a float64 function of one float64), inlined."""
+
+    def typer(v):
+        return helper
+
+    overload(helper, inline="always")(typer)
+
+
+for _helper in _elements.JITABLE:
+    _compile_as_written(_helper)
+
+
+def chain_rule(dy, x, a, b, c):
+    """The element of a backward pass: see ``relukit._ops._family.ChainRule``."""
+    d = derivative(x, a, b, c)
+    return 0.0 if d == 0.0 else d * np.float64(dy)
 
 
 def unary_direct(x, out, a, b, c, lo, hi):
@@ -132,9 +151,13 @@ def jit(function, **options):
         return numba.njit(cache=False, nogil=True, **options)(function)
 
 
-def code_hash(function) -> str:
-    """A short hash of a function's code (and relukit's version)."""
-    digest = hashlib.sha256(marshal.dumps(function.__code__) + __version__.encode())
+def code_hash(element) -> str:
+    """A short hash of an element function's code, the helpers it may call and relukit's version."""
+    codes = [element.derivative.__code__, chain_rule.__code__] if isinstance(element, ChainRule) else [
+        element.__code__
+    ]
+    codes += [helper.__code__ for helper in _elements.JITABLE]
+    digest = hashlib.sha256(b"".join(marshal.dumps(c) for c in codes) + __version__.encode())
     return digest.hexdigest()[:12]
 
 
@@ -148,6 +171,13 @@ def specialise(template, name: str, **bindings):
     return jit(function)
 
 
-def inline_kernel(body_function):
-    """The operation's element function, compiled to be inlined into drivers."""
-    return numba.njit(inline="always")(body_function)
+def inline_kernel(element):
+    """The operation's element function, compiled to be inlined into drivers.
+
+    A :class:`ChainRule` becomes :func:`chain_rule` bound to its derivative's
+    compiled body.
+    """
+    if isinstance(element, ChainRule):
+        namespace = dict(chain_rule.__globals__, derivative=inline_kernel(element.derivative))
+        element = types.FunctionType(chain_rule.__code__, namespace, "chain_rule")
+    return numba.njit(inline="always")(element)

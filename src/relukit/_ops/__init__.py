@@ -5,16 +5,17 @@ Each entry of :data:`OPERATIONS` is an :class:`~relukit._ops._declare.Operation`
 (``relukit._functions``), the kernels of every backend, the Dask wrapper,
 the tests, the bench, the asv suites and the docs' tables are generated from
 this table; adding an operation means adding its declaration to a family
-module here and its name to ``relukit.__all__`` and ``docs/api.rst``.
+module here and its name to ``docs/api.rst``.
 """
 
 from __future__ import annotations
 
 from ._declare import FLOAT_DTYPES, INT_DTYPES, Doc, Operation, Parameter, Variant
-from .relu import OPERATIONS as _RELU_FAMILY
+from .relu import OPERATIONS as _RELU
+from .smooth import OPERATIONS as _SMOOTH
 
 #: Every operation, in the order the docs and the bench list them.
-OPERATIONS = _RELU_FAMILY
+OPERATIONS = _RELU + _SMOOTH
 BY_NAME = {op.name: op for op in OPERATIONS}
 
 #: Backends that compute on NumPy arrays.

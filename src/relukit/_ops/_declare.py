@@ -110,6 +110,12 @@ class Operation(NamedTuple):
     #: ``make_inputs(make) -> inputs``: the call's array inputs, each from
     #: ``make(seed)``, a factory of sample arrays (one seed per input).
     make_inputs: Callable[[np.ndarray], tuple]
+    #: How far (in units in the last place of the result) a compiled backend
+    #: may land from the NumPy reference: 0 where both only select and round
+    #: once, a few where each calls its own libm (exp, erfc, ...) in float64
+    #: before the one rounding. The accuracy against the exact function is
+    #: measured separately (``tools/accuracy.py``, the semantics page).
+    ulps: int = 0
 
     def __repr__(self) -> str:
         return f"<relukit operation {self.name}>"
