@@ -31,6 +31,8 @@ extensions = [
     "relukit_cli_help",
     "relukit_facts",
     "relukit_differences",
+    # The API page's lists of functions, from the operation table.
+    "relukit_api_list",
 ]
 
 exclude_patterns = [
