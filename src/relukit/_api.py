@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _backends, _checks, _wrappers
+from . import _backends, _channels, _checks, _wrappers
 from ._ops import Operation
 
 
@@ -47,23 +47,31 @@ def _check_out(op: Operation, out, shape, dtype, library, xp):
         raise ValueError(f"{op.name}(): out is read-only")
 
 
-def call(op: Operation, inputs, out, backend, values: dict):
-    """Compute ``op`` on ``inputs`` with parameter ``values`` (as passed by the user)."""
+def call(op: Operation, inputs, out, backend, values: dict, channel_gradient: bool = True):
+    """Compute ``op`` on ``inputs`` with parameter ``values`` (as passed by the user).
+
+    For a backward pass with a channel input (PReLU's) the result is the
+    pair ``(gradient of the result_like input's partner, gradient of the
+    channel input)``, unless ``channel_gradient`` is False (Dask's chunks).
+    """
     values = op.check(values)
     libraries = {_backends.array_library(a) for a in inputs}
     if "dask" in libraries:
         from . import _dask
 
         return _dask.apply(op, inputs, out, backend, values, call)
-    if "numpy" in libraries:
+    if "numpy" in libraries and not op.channel_inputs:
         result = _wrappers.dispatch(op, inputs, out, backend, values, call)
         if result is not NotImplemented:
             return result
     inputs = [_as_array(op, name, a) for name, a in zip(op.inputs, inputs)]
     module, library = _checks.resolve(op, inputs, backend)
     _checks.check_dtypes(op, inputs, values)
+    given = inputs
+    if op.channel_inputs:
+        inputs = _channels.broadcast(op, inputs, values["axis"], module.xp)
     _checks.check_same_shape(op, inputs)
-    x = inputs[-1]
+    x = inputs[op.inputs.index("x")]
     dtype = _checks.result_dtype(op, inputs)
     variant = op.choose(values)
     scalars = op.scalars(values, x.dtype, dtype)
@@ -74,9 +82,12 @@ def call(op: Operation, inputs, out, backend, values: dict):
         _check_out(op, out, x.shape, dtype, library, module.xp)
         inputs = _detach_inputs(inputs, out, module.xp)
     module.run(op, variant, inputs, out, scalars, fresh)
-    if fresh and library == "numpy" and x.ndim == 0:
-        return out[()]
-    return out
+    result = out[()] if fresh and library == "numpy" and x.ndim == 0 else out
+    if op.channel_gradient is not None and channel_gradient:
+        (name,) = op.channel_inputs
+        weight = given[op.inputs.index(name)]
+        return result, _channels.gradient(op, inputs, weight, values["axis"], module.xp)
+    return result
 
 
 def _as_array(op: Operation, name: str, a):

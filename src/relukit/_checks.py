@@ -38,11 +38,12 @@ def check_dtypes(op: Operation, arrays, values: dict) -> None:
 
 
 def check_same_shape(op: Operation, arrays, same=lambda a, b: a == b) -> None:
-    if len(arrays) == 2 and not same(arrays[0].shape, arrays[1].shape):
-        raise ValueError(
-            f"{op.name}(): {op.inputs[0]} and {op.inputs[1]} must have the same shape, "
-            f"got {arrays[0].shape} and {arrays[1].shape}"
-        )
+    for name, a in zip(op.inputs[1:], arrays[1:]):
+        if not same(arrays[0].shape, a.shape):
+            raise ValueError(
+                f"{op.name}(): {op.inputs[0]} and {name} must have the same shape, "
+                f"got {arrays[0].shape} and {a.shape}"
+            )
 
 
 def resolve(op: Operation, arrays, backend):

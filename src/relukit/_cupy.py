@@ -144,11 +144,12 @@ _SCALARS = "float64 a, float64 b, float64 c"
 def source(op, variant: str):
     """``(in_params, out_params, operation)`` of ``op``'s ``variant`` kernel.
 
-    ``T`` is the type of ``x``, ``D`` that of ``dy``; the result takes the
+    ``T`` is the type of ``x``, ``D`` that of ``dy``, ``W`` that of a channel
+    input (PReLU's ``weight``, broadcast by the dispatch); the result takes the
     type of the operation's ``result_like`` input. Every variant gets the
     three kernel scalars, used or not, so one launch serves them all.
     """
-    types = {"x": "T", "dy": "D"}
+    types = {"x": "T", "dy": "D", "weight": "W"}
     in_params = ", ".join(f"{types[name]} {name}" for name in op.inputs)
     out_params = f"{types[op.result_like]} out"
     return f"{in_params}, {_SCALARS}", out_params, op.variants[variant].cuda

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from . import _backends, _checks
+from . import _backends, _channels, _checks
 from ._ops import BY_NAME
 
 
@@ -23,7 +23,7 @@ def _chunk(*blocks, operation, values, backend, call):
     """One task of the graph: the operation on one block (or pair)."""
     # The operation travels by name, so a task pickles as a reference to
     # this module-level function, a name, a small dict and ``call``.
-    return call(BY_NAME[operation], list(blocks), None, backend, values)
+    return call(BY_NAME[operation], list(blocks), None, backend, values, channel_gradient=False)
 
 
 def _same_shape(a, b):
@@ -100,6 +100,9 @@ def apply(op, inputs, out, backend, values, call):
             f"{op.name}(): out= is not supported with Dask arrays, which are immutable; "
             "use the returned array (dask.array.store writes it into an existing one)"
         )
+    weights = {}
+    if op.channel_inputs:
+        inputs, weights, values = _broadcast_channels(op, inputs, values, da)
     arrays = _as_dask(op, inputs, da)
     _checks.check_dtypes(op, arrays, values)
     _checks.check_same_shape(op, arrays, same=_same_shape)
@@ -112,7 +115,7 @@ def apply(op, inputs, out, backend, values, call):
     meta = meta_from_array(source._meta, ndim=source.ndim, dtype=dtype)
     index = tuple(range(source.ndim))
     pairs = [item for a in arrays for item in (a, index)]
-    return da.blockwise(
+    result = da.blockwise(
         _chunk,
         index,
         *pairs,
@@ -125,3 +128,33 @@ def apply(op, inputs, out, backend, values, call):
         backend=backend,
         call=call,
     )
+    if op.channel_gradient is None:
+        return result
+    (name, (weight, axis)), = weights.items()
+    return result, _channels.gradient(op, arrays, weight, axis, da)
+
+
+def _broadcast_channels(op, inputs, values, da):
+    """Channel inputs as Dask arrays of ``x``'s shape and chunks, for blockwise.
+
+    The chunks' calls then see one slope per element: ``axis=None``.
+    """
+    import numpy as np
+
+    x = inputs[op.inputs.index("x")]
+    if not isinstance(x, da.Array):
+        raise TypeError(f"{op.name}(): with a Dask weight, x must be a Dask array too")
+    inputs, weights = list(inputs), {}
+    for name in op.channel_inputs:
+        index = op.inputs.index(name)
+        weight = inputs[index]
+        if not isinstance(weight, da.Array):
+            weight = np.asarray(weight)
+        weights[name] = (weight, values["axis"])
+        shape = _channels.layout(op, x.shape, weight, values["axis"])
+        # Chunked like x along the channel axis, so that broadcasting only
+        # adds the other dimensions' chunks.
+        chunks = tuple(c if n != 1 else (1,) for c, n in zip(x.chunks, shape))
+        weight = da.asarray(weight).reshape(shape).rechunk(chunks)
+        inputs[index] = da.broadcast_to(weight, x.shape, chunks=x.chunks)
+    return inputs, weights, {**values, "axis": None}

@@ -45,6 +45,12 @@ def {name}({inputs}, /, out=None, *, {parameters}backend=None):
 '''
 
 
+_TEMPLATE_GENERAL = '''
+def {name}({inputs}, /, out=None, *, {parameters}backend=None):
+    return _call(_OP_{name}, [{inputs}], out, backend, {{{values}}})
+'''
+
+
 def _source(op) -> str:
     names = op.inputs
     parameters = "".join(f"{p.name}=_DEFAULT_{op.name}_{p.name}, " for p in op.parameters)
@@ -58,7 +64,9 @@ def _source(op) -> str:
     if len(names) == 2:
         contiguous += f" and {names[0]}.dtype == x.dtype and {names[0]}.shape == x.shape"
     no_overlap = " and ".join(f"not _may_share_memory(out, {n})" for n in names)
-    return _TEMPLATE.format(
+    # Inputs of other shapes (channel inputs) never take the fast path.
+    template = _TEMPLATE_GENERAL if op.channel_inputs else _TEMPLATE
+    return template.format(
         name=op.name,
         inputs=", ".join(names),
         parameters=parameters,

@@ -79,7 +79,7 @@ class Drivers:
         self._prefix = prefix
         self._kernel = D.inline_kernel(element)
         self._hash = D.code_hash(element)
-        self._kind = "unary" if arity == 1 else "binary"
+        self._kind = ("unary", "binary", "ternary")[arity - 1]
         self._units: dict = {}
         self._lock = threading.RLock()
 
@@ -187,7 +187,9 @@ def run(op, variant: str, inputs, out, scalars, fresh: bool = False):
     units = drivers(op, variant, bits)
     if bits:
         arrays = [_bits(a) for a in arrays]
-    flat = None if (has_f16 and not bits) else _flat(arrays)
+    # Channel inputs arrive broadcast (zero strides): the buffered iterator
+    # reads them as it reads any other layout.
+    flat = None if (has_f16 and not bits) or op.channel_inputs else _flat(arrays)
     if flat is None:
         _run_nditer(units, arrays, scalars, widen=has_f16 and not bits)
     else:
@@ -224,6 +226,8 @@ def _run_nditer(units: Drivers, arrays, scalars, widen: bool):
 
 def _register_fast_paths():
     for op in OPERATIONS:
+        if op.channel_inputs:
+            continue  # never C-contiguous alike: always the general path
         variant = op.choose(op.defaults)
         units = drivers(op, variant)
         dtypes = ("float32", "float64")

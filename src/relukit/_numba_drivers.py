@@ -133,6 +133,14 @@ def binary_streamed(dy, x, out, a, b, c, lo, hi):
     store_fence()
 
 
+def ternary_direct(i0, i1, i2, out, a, b, c, lo, hi):
+    # Only operations with a channel input have three inputs, and they
+    # always run on the buffered iterator's chunks: no other write mode.
+    s0, s1, s2, os = i0[lo:hi], i1[lo:hi], i2[lo:hi], out[lo:hi]
+    for i in range(os.size):
+        os[i] = kernel(s0[i], s1[i], s2[i], a, b, c)
+
+
 def binary_small(dy, x, out, a, b, c):
     size = x.size
     body(dy.reshape(size), x.reshape(size), out.reshape(size), a, b, c, 0, size)

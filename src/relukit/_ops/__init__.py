@@ -11,11 +11,12 @@ module here and its name to ``docs/api.rst``.
 from __future__ import annotations
 
 from ._declare import FLOAT_DTYPES, INT_DTYPES, Doc, Operation, Parameter, Variant
+from .prelu import OPERATIONS as _PRELU
 from .relu import OPERATIONS as _RELU
 from .smooth import OPERATIONS as _SMOOTH
 
 #: Every operation, in the order the docs and the bench list them.
-OPERATIONS = _RELU + _SMOOTH
+OPERATIONS = _RELU + _PRELU + _SMOOTH
 BY_NAME = {op.name: op for op in OPERATIONS}
 
 #: Backends that compute on NumPy arrays.

@@ -116,6 +116,14 @@ class Operation(NamedTuple):
     #: before the one rounding. The accuracy against the exact function is
     #: measured separately (``tools/accuracy.py``, the semantics page).
     ulps: int = 0
+    #: Inputs that hold one value per channel (PReLU's ``weight``): 1
+    #: element, or one per entry of ``x``'s ``axis`` parameter, broadcast
+    #: along it by the dispatch before any backend sees them.
+    channel_inputs: Tuple[str, ...] = ()
+    #: For a backward pass that also returns the gradient of a channel
+    #: input: ``term(dy, x, xp) -> float64 array``, the per-element
+    #: contribution that the dispatch sums over every axis but the channel.
+    channel_gradient: Optional[Callable] = None
 
     def __repr__(self) -> str:
         return f"<relukit operation {self.name}>"
