@@ -26,12 +26,16 @@ so the docs build without them.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Callable, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 FUNCTIONS = ("relu", "relu_grad", "relu_backward")
+#: The rest of the rectifier family, each with ``_grad`` and ``_backward``.
+FAMILY = ("elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "hardswish", "squared_relu")
+FAMILY_FUNCTIONS = tuple(f"{op}{suffix}" for op in FAMILY for suffix in ("", "_grad", "_backward"))
 FRAMEWORKS = ("PyTorch", "JAX", "Keras")
 #: The modules a framework's oracle needs, for ``pytest.importorskip``.
 REQUIRES = {"PyTorch": ("torch",), "JAX": ("jax",), "Keras": ("jax", "keras")}
@@ -57,29 +61,83 @@ PARAMETER_SETS = {
 }
 
 
+#: The defaults of each family operation, which every parameter set completes.
+FAMILY_DEFAULTS = {
+    "elu": {"alpha": 1.0},
+    "celu": {"alpha": 1.0},
+    "gelu": {"approximate": "none"},
+    "softplus": {"beta": 1.0, "threshold": 20.0},
+}
+
+#: Parameter sets of the family, by operation (values every dtype holds
+#: exactly, so that no comparison hinges on how a parameter is rounded).
+FAMILY_PARAMETER_SETS = {
+    op: {name: {**FAMILY_DEFAULTS.get(op, {}), **values} for name, values in sets.items()}
+    for op, sets in {
+        "elu": {"plain": {}, "alpha_0.5": {"alpha": 0.5}},
+        "selu": {"plain": {}},
+        "celu": {"plain": {}, "alpha_2": {"alpha": 2.0}},
+        "gelu": {"plain": {}, "tanh": {"approximate": "tanh"}},
+        "silu": {"plain": {}},
+        "mish": {"plain": {}},
+        "softplus": {"plain": {}, "beta_2": {"beta": 2.0, "threshold": 10.0}},
+        "hardswish": {"plain": {}},
+        "squared_relu": {"plain": {}},
+    }.items()
+}
+
+#: Where the family's pieces meet or its formulas change: the kinks (0,
+#: +-3), softplus' switch (threshold / beta), the zeros of the derivatives
+#: of gelu (erf and tanh), silu and mish, where 1 + erf and 1 + tanh
+#: cancel in float32, and where exp, x**2 and x**3 overflow in each dtype.
+FAMILY_POINTS = (
+    3.0, 5.0, 6.0, 10.0, 14.0, 20.0, 0.7517916, 0.7522, 1.2784645, 1.1924,
+    88.72283, 709.7827, 11.089866, 1.8446744e19, 1.3407807929942596e154, 2.6e-08,
+)
+
+
+def operation_of(function: str) -> str:
+    """The operation a function belongs to: ``"gelu"`` for ``gelu_backward``."""
+    for suffix in ("_grad", "_backward"):
+        if function.endswith(suffix):
+            return function[: -len(suffix)]
+    return function
+
+
+def parameter_sets(operation: str) -> dict:
+    """The named parameter sets the comparison sweeps for ``operation``."""
+    return PARAMETER_SETS if operation == "relu" else FAMILY_PARAMETER_SETS[operation]
+
+
+def defaults(operation: str) -> dict:
+    return parameters() if operation == "relu" else dict(FAMILY_DEFAULTS.get(operation, {}))
+
+
 # --- the inputs ------------------------------------------------------------------
 
 
 def _neighbours(value, dtype, count):
     """``value`` rounded to ``dtype`` and ``count`` floats on each side of it."""
-    v = np.dtype(dtype).type(value)
-    up = down = v
-    found = [v]
     with np.errstate(over="ignore"):  # past the largest finite value: inf
+        v = np.dtype(dtype).type(value)
+        up = down = v
+        found = [v]
         for _ in range(count):
             up, down = np.nextafter(up, np.inf, dtype=dtype), np.nextafter(down, -np.inf, dtype=dtype)
             found += [up, down]
     return found
 
 
-def sample_inputs(dtype, around=(), seed=0):
+def sample_inputs(dtype, around=(), seed=0, wide=0):
     """Values of ``x`` to compare on: every float16, or a dense sample of float32/float64.
 
     The sample has NaN, +-inf, +-0, the subnormals and the largest finite
     values, 8 floats on each side of +-each of ``around`` and of every
     threshold and max_value of :data:`PARAMETER_SETS` (rounded to
     ``dtype``), 20,000 random bit patterns (every exponent) and 20,000
-    uniform values in [-8, 8] (the pieces around the parameters).
+    uniform values in [-8, 8] (the pieces around the parameters), then
+    ``wide`` uniform values in [-100, 100] (where the exponentials of the
+    family underflow, overflow or switch formula).
     """
     dtype = np.dtype(dtype)
     if dtype == np.float16:
@@ -95,7 +153,14 @@ def sample_inputs(dtype, around=(), seed=0):
     patterns = rng.integers(0, np.iinfo(bits).max, 20_000, dtype=bits, endpoint=True).view(dtype)
     specials = np.array([np.nan, -np.nan, np.inf, -np.inf], dtype=dtype)
     uniform = rng.uniform(-8, 8, 20_000).astype(dtype)
-    return np.concatenate([specials, np.array(near, dtype=dtype), patterns, uniform])
+    # Drawn after the others, so the relu sample does not depend on ``wide``.
+    spread = rng.uniform(-100, 100, wide).astype(dtype)
+    return np.concatenate([specials, np.array(near, dtype=dtype), patterns, uniform, spread])
+
+
+def family_inputs(dtype):
+    """The sample for the family: :func:`sample_inputs` around :data:`FAMILY_POINTS`."""
+    return sample_inputs(dtype, around=FAMILY_POINTS, wide=10_000)
 
 
 def upstream(x, seed=1):
@@ -147,6 +212,8 @@ def decided(function: str, params: dict, x: np.ndarray, dy: Optional[np.ndarray]
     0 on the three pieces and 0 at NaN; the backward pass is ``dy`` times the
     gradient, exactly 0 where the gradient is 0.
     """
+    if operation_of(function) != "relu":
+        return decided_family(function, params, x, dy)
     # Signalling NaNs raise "invalid" when widened; inf * 0 is selected away.
     with np.errstate(invalid="ignore", over="ignore"):
         xd, slope, threshold, cap, below, linear = _pieces(x, params)
@@ -160,6 +227,103 @@ def decided(function: str, params: dict, x: np.ndarray, dy: Optional[np.ndarray]
         return dx.astype(dy.dtype)
 
 
+SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA = 1.6732632423543772848170429916717
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _sigmoid(v):
+    # exp of -|v| only: no overflow, and 1 - sigmoid is no difference.
+    e = np.exp(-np.abs(v))
+    return np.where(v >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _limits(v, value, at_minus_inf, at_plus_inf):
+    """``value`` with its limits at -inf and +inf put in (the formulas give NaN there)."""
+    return np.where(v == -np.inf, at_minus_inf, np.where(v == np.inf, at_plus_inf, value))
+
+
+def _family_forward(op, p, v):
+    """``op`` of float64 ``v`` in float64, from textbook formulas and their limits."""
+    if op == "elu":
+        return np.where(v > 0, v, p["alpha"] * np.expm1(v))
+    if op == "selu":
+        return SELU_SCALE * np.where(v > 0, v, SELU_ALPHA * np.expm1(v))
+    if op == "celu":
+        return np.where(v > 0, v, p["alpha"] * np.expm1(v / p["alpha"]))
+    if op == "gelu" and p["approximate"] == "none":
+        return _limits(v, 0.5 * v * _erfc(-v / math.sqrt(2)), 0.0, np.inf)
+    if op == "gelu":
+        u = math.sqrt(2 / math.pi) * (v + 0.044715 * v**3)
+        return _limits(v, v * _sigmoid(2 * u), 0.0, np.inf)  # 0.5 * (1 + tanh(u))
+    if op == "silu":
+        return _limits(v, v * _sigmoid(v), 0.0, np.inf)
+    if op == "mish":
+        return _limits(v, v * np.tanh(np.logaddexp(v, 0.0)), 0.0, np.inf)
+    if op == "softplus":
+        bv = p["beta"] * v
+        return np.where(bv > p["threshold"], v, np.logaddexp(bv, 0.0) / p["beta"])
+    if op == "hardswish":
+        return np.where(v <= -3, 0.0, np.where(v >= 3, v, v * (v + 3) / 6))
+    if op == "squared_relu":
+        return np.where(v <= 0, 0.0, v * v)
+    raise ValueError(f"unknown operation {op!r}")
+
+
+def _family_derivative(op, p, v):
+    """The derivative of ``op`` at float64 ``v``, in float64, NaN at NaN."""
+    if op == "elu":
+        return np.where(v > 0, 1.0, p["alpha"] * np.exp(v))
+    if op == "selu":
+        return np.where(v > 0, SELU_SCALE, SELU_SCALE * SELU_ALPHA * np.exp(v))
+    if op == "celu":
+        return np.where(v > 0, 1.0, np.exp(v / p["alpha"]))
+    if op == "gelu" and p["approximate"] == "none":
+        density = v * np.exp(-0.5 * v * v) / math.sqrt(2 * math.pi)
+        return _limits(v, 0.5 * _erfc(-v / math.sqrt(2)) + density, 0.0, 1.0)
+    if op == "gelu":
+        c = math.sqrt(2 / math.pi)
+        s = _sigmoid(2 * c * (v + 0.044715 * v**3))
+        value = s + v * 2 * c * (1 + 3 * 0.044715 * v * v) * s * (1 - s)
+        return _limits(v, np.where(np.abs(v) > 40, v > 0, value), 0.0, 1.0)
+    if op == "silu":
+        s = _sigmoid(v)
+        return _limits(v, s * (1 + v * (1 - s)), 0.0, 1.0)
+    if op == "mish":
+        t = np.tanh(np.logaddexp(v, 0.0))
+        value = t + v * (1 - t * t) * _sigmoid(v)
+        return _limits(v, np.where(v > 40, 1.0, value), 0.0, 1.0)
+    if op == "softplus":
+        bv = p["beta"] * v
+        return np.where(bv > p["threshold"], 1.0, _sigmoid(bv))
+    if op == "hardswish":
+        return np.where(v < -3, 0.0, np.where(v <= 3, v / 3 + 0.5, np.where(v > 3, 1.0, v)))
+    if op == "squared_relu":
+        return np.where(v <= 0, 0.0, 2 * v)
+    raise ValueError(f"unknown operation {op!r}")
+
+
+def decided_family(function: str, params: dict, x: np.ndarray, dy: Optional[np.ndarray] = None):
+    """What relukit has decided for a family function, to a few float64 ulps.
+
+    Evaluated in float64 from the widened ``x`` (textbook formulas, limits
+    at +-inf put in) and rounded once into the result dtype; the backward
+    pass is exactly 0 where the derivative is. The masks and the records'
+    examples use it; the few float64 ulps between its libm calls and
+    relukit's never show at those examples.
+    """
+    op = operation_of(function)
+    params = {**defaults(op), **params}
+    with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
+        v = x.astype(np.float64)
+        if function == op:
+            return _family_forward(op, params, v).astype(x.dtype)
+        d = _family_derivative(op, params, v).astype(np.float64)
+        if function.endswith("_grad"):
+            return d.astype(x.dtype)
+        return np.where(d == 0, 0.0, dy.astype(np.float64) * d).astype(dy.dtype)
+
+
 # --- the frameworks ------------------------------------------------------------
 
 
@@ -170,18 +334,81 @@ class Spelling(NamedTuple):
     name: str
     args: tuple = ()
     kwargs: Tuple[Tuple[str, object], ...] = ()
+    #: The function's result squared: squared ReLU, which no framework has.
+    squared: bool = False
 
     def __str__(self):
         arguments = ["x", *map(repr, self.args), *(f"{k}={v!r}" for k, v in self.kwargs)]
-        return f"{self.module}.{self.name}({', '.join(arguments)})"
+        call = f"{self.module}.{self.name}({', '.join(arguments)})"
+        return f"{call}**2" if self.squared else call
+
+    def function(self, module):
+        """The spelled function of one argument, from the imported ``module``."""
+        named = getattr(module, self.name)
+        kwargs = dict(self.kwargs)
+        if self.squared:
+            return lambda v: named(v, *self.args, **kwargs) ** 2
+        return lambda v: named(v, *self.args, **kwargs)
 
 
-def spelling(framework: str, params: dict) -> Optional[Spelling]:
+#: Each framework's function for each family operation: ``(module, name,
+#: the parameters it takes under its own names)``; an operation missing has
+#: none. Keras 3 and JAX take ``approximate`` as a bool, and neither has
+#: softplus' beta and threshold (see :func:`family_spelling`).
+_FAMILY_NAMES = {
+    "PyTorch": {
+        op: ("torch.nn.functional", op, tuple(FAMILY_DEFAULTS.get(op, {})))
+        for op in FAMILY
+        if op != "squared_relu"
+    },
+    "JAX": {
+        **{op: ("jax.nn", op, ("alpha",) if op in ("elu", "celu") else ()) for op in
+           ("elu", "selu", "celu", "gelu", "silu", "mish", "softplus")},
+        "hardswish": ("jax.nn", "hard_swish", ()),
+    },
+    "Keras": {
+        **{op: ("keras.activations", op, ("alpha",) if op in ("elu", "celu") else ()) for op in
+           ("elu", "selu", "celu", "gelu", "silu", "mish", "softplus")},
+        "hardswish": ("keras.activations", "hard_swish", ()),
+    },
+}
+
+
+def family_spelling(framework: str, operation: str, params: dict) -> Optional[Spelling]:
+    """The framework's function for a family operation with ``params``, or None.
+
+    PyTorch has every one but squared ReLU, spelled ``torch.relu(x)**2``
+    (the square is exact in float64 and rounds once, as relukit does, so it
+    tests ``relu`` and the rounding of one product). JAX's and Keras'
+    softplus has no beta and no threshold: they spell only beta 1, and are
+    compared where relukit's linear piece (``beta * x > threshold``) is
+    inactive, a record covering the rest.
+    """
+    params = {**defaults(operation), **params}
+    if framework == "PyTorch" and operation == "squared_relu":
+        return Spelling("torch", "relu", squared=True)
+    found = _FAMILY_NAMES[framework].get(operation)
+    if found is None:
+        return None
+    module, name, taken = found
+    if operation == "softplus" and framework != "PyTorch" and params["beta"] != 1:
+        return None
+    kwargs = [(k, params[k]) for k in taken]
+    if operation == "gelu" and framework != "PyTorch":
+        kwargs = [("approximate", params["approximate"] == "tanh")]
+    return Spelling(module, name, (), tuple(kwargs))
+
+
+def spelling(framework: str, params: dict, operation: str = "relu") -> Optional[Spelling]:
     """The one framework function that computes ``params``, or None if there is none.
 
     Only functions the framework provides count: composing several would
     test our composition, not the framework.
     """
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"unknown framework {framework!r}")
+    if operation != "relu":
+        return family_spelling(framework, operation, params)
     slope, cap, threshold = params["negative_slope"], params["max_value"], params["threshold"]
     if framework == "Keras":
         kwargs = (("negative_slope", slope), ("max_value", cap), ("threshold", threshold))
@@ -237,17 +464,17 @@ def _torch_oracle(function, spelled, x, dy):
     import torch
     import torch.nn.functional as F
 
-    forward = getattr(F, spelled.name)
+    forward = spelled.function(torch if spelled.module == "torch" else F)
     xt = torch.from_numpy(x.copy())
-    if function == "relu":
-        return forward(xt, *spelled.args).numpy()
-    dyt = torch.ones_like(xt) if function == "relu_grad" else torch.from_numpy(dy.copy())
+    if function == operation_of(function):
+        return forward(xt).numpy()
+    dyt = torch.ones_like(xt) if function.endswith("_grad") else torch.from_numpy(dy.copy())
     if function == "relu_backward" and spelled.name in ("relu", "threshold"):
         # The kernel autograd runs for relu and threshold, called directly.
         threshold = spelled.args[0] if spelled.args else 0.0
         return torch.ops.aten.threshold_backward(dyt, xt, threshold).numpy()
     xt.requires_grad_(True)
-    (grad,) = torch.autograd.grad(forward(xt, *spelled.args), xt, dyt)
+    (grad,) = torch.autograd.grad(forward(xt), xt, dyt)
     return grad.numpy()
 
 
@@ -256,27 +483,22 @@ def _jax_oracle(function, forward, x, dy):
     import jax.numpy as jnp
 
     xj = jnp.asarray(x)
-    if function == "relu":
+    if function == operation_of(function):
         return np.asarray(forward(xj))
     y, vjp = jax.vjp(forward, xj)
-    cotangent = jnp.ones_like(y) if function == "relu_grad" else jnp.asarray(dy)
+    cotangent = jnp.ones_like(y) if function.endswith("_grad") else jnp.asarray(dy)
     return np.asarray(vjp(cotangent)[0])
 
 
 def oracle(framework: str, function: str, params: dict, x: np.ndarray, dy=None):
     """``framework``'s result for ``function`` on NumPy inputs, or None if it cannot express ``params``."""
-    spelled = spelling(framework, params)
+    spelled = spelling(framework, params, operation_of(function))
     if spelled is None:
         return None
     if framework == "PyTorch":
         return _torch_oracle(function, spelled, x, dy)
-    if framework == "JAX":
-        jax = _load_jax()
-        forward = getattr(jax.nn, spelled.name)
-        return _jax_oracle(function, lambda v: forward(v, *spelled.args), x, dy)
-    keras = _load_keras()
-    kwargs = dict(spelled.kwargs)
-    return _jax_oracle(function, lambda v: keras.activations.relu(v, **kwargs), x, dy)
+    module = _load_jax().nn if framework == "JAX" else _load_keras().activations
+    return _jax_oracle(function, spelled.function(module), x, dy)
 
 
 # --- where a comparison allows rounding ------------------------------------------
@@ -318,6 +540,32 @@ class Tolerance(NamedTuple):
     applies: Callable[[dict], bool]
     ulps: int
     why: str
+    #: ``floor(x, dy) -> magnitudes``: where the result is smaller, the ulps
+    #: are those of this magnitude (an absolute bound: the size of the terms
+    #: the framework cancels, or of the underflow it rounds into); None: the
+    #: ulps of the result itself.
+    floor: Optional[Callable] = None
+    #: What the ulps are of, in words, for the docs.
+    of: str = "the result"
+
+    def allows(self, framework, function, params, dtype) -> bool:
+        return (
+            framework in self.frameworks
+            and function in self.functions
+            and np.dtype(dtype).name in self.dtypes
+            and self.applies(params)
+        )
+
+    def within(self, x, dy, result, expected):
+        """Where ``result`` and ``expected`` are within this tolerance of each other."""
+        dtype = result.dtype
+        with np.errstate(invalid="ignore", over="ignore"):
+            a, b = result.astype(np.float64), expected.astype(np.float64)
+            size = np.maximum(np.abs(a), np.abs(b))
+            if self.floor is not None:
+                size = np.fmax(size, np.asarray(self.floor(x, dy), dtype=np.float64))
+            spacing = np.spacing(size.astype(dtype)).astype(np.float64)
+            return np.abs(a - b) <= self.ulps * spacing
 
 
 TOLERANCES = [
@@ -345,6 +593,21 @@ TOLERANCES = [
         "set here stays within 1 (float16 exhaustively).",
     ),
 ]
+
+
+def agree(framework: str, function: str, params: dict, x, dy, result, expected):
+    """Where relukit's ``result`` agrees with the framework's: equal or within a tolerance.
+
+    Equal means ``+0 == -0`` and any NaN equal to any NaN; each tolerance
+    that applies to the call may accept more.
+    """
+    with np.errstate(invalid="ignore"):  # signalling NaNs in the casts
+        a, b = result.astype(np.float64), expected.astype(np.float64)
+        found = (a == b) | (np.isnan(a) & np.isnan(b))
+    for t in TOLERANCES:
+        if t.allows(framework, function, params, x.dtype):
+            found |= t.within(x, dy, result, expected)
+    return found
 
 
 def tolerance(framework: str, function: str, params: dict, dtype) -> int:
@@ -387,8 +650,9 @@ class Example(NamedTuple):
             return shown if self.dtype == "float64" else f"{self.dtype}({shown})"
 
         arguments = [number(v) for v in (self.dy, self.x) if v is not None]
-        defaults = parameters()
-        arguments += [f"{k}={v}" for k, v in self.params.items() if v != defaults[k]]
+        usual = defaults(operation_of(self.function))
+        arguments += [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
+                      for k, v in self.params.items() if v != usual.get(k)]
         return f"{self.function}({', '.join(arguments)})"
 
 
@@ -532,7 +796,7 @@ DIFFERENCES = [
     ),
     Difference(
         ("JAX", "Keras"),
-        FUNCTIONS,
+        FUNCTIONS + FAMILY_FUNCTIONS,
         ("float32", "float64"),
         "any",
         lambda p: True,
@@ -634,5 +898,460 @@ DIFFERENCES = [
         "The clip's backward multiplies dy by 0, which gives NaN for an infinite or NaN dy. "
         "relukit's backward is a select, as JAX's relu and relu6 and PyTorch's kernels are: a "
         "saturated unit passes no gradient, not even an infinite one.",
+    ),
+]
+
+
+# --- the family: tolerances ---------------------------------------------------------
+
+XLA = ("JAX", "Keras")  # Keras 3 on JAX calls jax.nn: the same numbers, the same records
+
+
+def _of(ops, suffixes=("", "_grad", "_backward")):
+    return tuple(f"{op}{suffix}" for op in ops for suffix in suffixes)
+
+
+def _any(params):
+    return True
+
+
+def _times_dy(magnitude, dy):
+    """A bound on a derivative turned into one on the backward pass: times ``|dy|``."""
+    if dy is None:
+        return magnitude
+    with np.errstate(invalid="ignore", over="ignore"):
+        return magnitude * np.abs(dy.astype(np.float64))
+
+
+def _underflow_floor(x, dy):
+    """The smallest normal, times ``max(1, |x|)`` (and ``|dy|``): what a subnormal intermediate is off by."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        xd = np.abs(x.astype(np.float64))
+        tiny = float(np.finfo(x.dtype).smallest_normal)
+        bound = tiny * np.fmax(1.0, xd)
+        return bound if dy is None else bound * np.fmax(1.0, np.abs(dy.astype(np.float64)))
+
+
+def _constant_floor(value):
+    def floor(x, dy):
+        return _times_dy(np.full(x.shape, value), dy)
+
+    return floor
+
+
+def _moderate_x_floor(x, dy):
+    """``|x|`` clipped to [1, 64], times ``|dy|``: the size of the terms a derivative cancels."""
+    with np.errstate(invalid="ignore"):
+        return _times_dy(np.clip(np.abs(x.astype(np.float64)), 1.0, 64.0), dy)
+
+
+def _abs_x_floor(x, dy):
+    with np.errstate(invalid="ignore"):
+        return np.abs(x.astype(np.float64))
+
+
+_DERIVATIVES = ("_grad", "_backward")
+
+TOLERANCES += [
+    Tolerance(
+        ("PyTorch",),
+        FAMILY_FUNCTIONS,
+        ("float16",),
+        "any",
+        _any,
+        1,
+        "PyTorch computes float16 in float32 and rounds the float32 result to float16: two "
+        "roundings where relukit has one.",
+        _underflow_floor,
+        "the result, at least the smallest normal times max(1, |x|) (times |dy|)",
+    ),
+    Tolerance(
+        FRAMEWORKS,
+        FAMILY_FUNCTIONS,
+        ("float32", "float64"),
+        "any",
+        _any,
+        8,
+        "The frameworks evaluate each formula in x's dtype with that dtype's exp, erf, tanh and "
+        "log1p, rounding every step (mish composes three functions, selu three products); relukit evaluates it in float64 and rounds once (float64 "
+        "inputs: its own libm, a few float64 ulps). A subnormal intermediate is off by up to "
+        "the smallest subnormal, times what multiplies it.",
+        _underflow_floor,
+        "the result, at least the smallest normal times max(1, |x|) (times |dy|)",
+    ),
+    Tolerance(
+        XLA,
+        FAMILY_FUNCTIONS,
+        ("float16",),
+        "any",
+        _any,
+        4,
+        "XLA evaluates float16 step by step in float16 (each step widened to float32 and "
+        "rounded back): several roundings where relukit has one.",
+        _underflow_floor,
+        "the result, at least the smallest normal times max(1, |x|) (times |dy|)",
+    ),
+    Tolerance(
+        XLA,
+        _of(("elu", "celu"), _DERIVATIVES),
+        FLOATS,
+        "any",
+        _any,
+        2,
+        "JAX differentiates expm1 as expm1(x) + 1, which cancels for x < 0: the derivative is "
+        "only accurate to an ulp of 1 (of alpha), and 0 where e**x < eps / 2 (x < -17 in "
+        "float32, -37 in float64).",
+        _constant_floor(1.0),
+        "1 (times |dy|)",
+    ),
+    Tolerance(
+        XLA,
+        _of(("selu",), _DERIVATIVES),
+        FLOATS,
+        "any",
+        _any,
+        2,
+        "As for elu: expm1(x) + 1 cancels for x < 0, so the derivative is accurate to an ulp of "
+        "scale * alpha.",
+        _constant_floor(SELU_SCALE * SELU_ALPHA),
+        "scale * alpha = 1.7581 (times |dy|)",
+    ),
+    Tolerance(
+        FRAMEWORKS,
+        ("gelu",),
+        FLOATS,
+        "any",
+        _any,
+        4,
+        "The frameworks compute 0.5 * x * (1 + erf(x / sqrt(2))) (or 1 + tanh): for x < 0 the "
+        "sum cancels, so the result is accurate to ulps of |x| only, and 0 below about -5.5 "
+        "(float32). relukit uses erfc (and a sigmoid for tanh), which keeps the tail.",
+        _abs_x_floor,
+        "|x|",
+    ),
+    Tolerance(
+        FRAMEWORKS,
+        _of(("silu", "mish", "hardswish"), _DERIVATIVES),
+        FLOATS,
+        "any",
+        _any,
+        4,
+        "The derivative is a sum of terms as large as max(1, |x|) (Phi(x) + x * phi(x), "
+        "s * (1 + x * (1 - s)), x / 3 + 0.5, ...) that cancel near its zero (about -0.75, "
+        "-1.28, -1.19, -1.5), at negative x and above 1 for large x (1 - s is a difference): "
+        "the frameworks' sums are accurate to ulps of those terms, not of the result. The "
+        "terms with x vanish beyond |x| = 64, hence the clip.",
+        _moderate_x_floor,
+        "|x| clipped to [1, 64] (times |dy|)",
+    ),
+]
+
+
+# --- the family: deliberate differences ------------------------------------------------
+
+
+def _grad_of(function):
+    return f"{operation_of(function)}_grad"
+
+
+def _derivative_may_be_zero(framework):
+    """Where ``framework``'s derivative may be 0: 0 in x's dtype, or within its tolerance of 0."""
+
+    def mask(function, params, x, dy):
+        g = decided(_grad_of(function), params, x)
+        return agree(framework, _grad_of(function), params, x, None, np.zeros_like(g), g)
+
+    return mask
+
+
+def _nonfinite_dy_times_zero(framework):
+    def mask(function, params, x, dy):
+        return ~np.isfinite(dy) & _derivative_may_be_zero(framework)(function, params, x, dy)
+
+    return mask
+
+
+def _infinite_x(function, params, x, dy):
+    return np.isinf(x)
+
+
+def _at_plus_minus_3(function, params, x, dy):
+    return np.abs(x) == 3
+
+
+def _linear_softplus(function, params, x, dy):
+    with np.errstate(invalid="ignore", over="ignore"):
+        return params["beta"] * x.astype(np.float64) > params["threshold"]
+
+
+def _flushed_intermediate(function, params, x, dy):
+    """Where a value that multiplies ``x`` (or the derivative itself) is below the smallest normal."""
+    g = decided(function if dy is None else _grad_of(function), params, x)
+    tiny = float(np.finfo(x.dtype).smallest_normal)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mask = np.abs(g.astype(np.float64)) <= 2 * tiny * (1 + np.abs(x.astype(np.float64)))
+        if dy is not None:
+            # The vjp's products of dy with factors below 1 are subnormal first.
+            mask |= np.abs(dy.astype(np.float64)) <= 64 * tiny
+        return mask
+
+
+def _near_overflow(function, params, x, dy):
+    """``x``, ``dy`` or the result within a factor 16 of the largest finite value."""
+    big = float(np.finfo(x.dtype).max) / 16
+    with np.errstate(invalid="ignore", over="ignore"):
+        mask = np.abs(x.astype(np.float64)) >= big
+        if dy is not None:
+            mask |= np.abs(dy.astype(np.float64)) >= big
+        return mask | (np.abs(decided(function, params, x, dy).astype(np.float64)) >= big)
+
+
+def _cube_overflows(function, params, x, dy):
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.abs(x.astype(np.float64)) >= np.cbrt(float(np.finfo(x.dtype).max)) / 2
+
+
+DIFFERENCES += [
+    Difference(
+        ("PyTorch",),
+        _of(FAMILY, ("_backward",)),
+        FLOATS,
+        "any",
+        _any,
+        "dy inf or NaN where PyTorch's derivative is 0 in x's dtype",
+        _nonfinite_dy_times_zero("PyTorch"),
+        Example("elu_backward", {"alpha": 1.0}, -120.0, dy=INF, dtype="float32"),
+        NAN,
+        INF,
+        "PyTorch multiplies dy by a derivative that underflowed to 0 in x's dtype (e**-120 in "
+        "float32): inf * 0 is NaN. relukit multiplies dy by the float64 derivative (7.7e-53 "
+        "here), and gives exactly 0 only where that is 0, as relu_backward does.",
+    ),
+    Difference(
+        XLA,
+        _of(FAMILY, ("_backward",)),
+        FLOATS,
+        "any",
+        _any,
+        "dy inf or NaN where JAX's derivative is 0 in x's dtype (or cancels to 0)",
+        _nonfinite_dy_times_zero("JAX"),
+        Example("elu_backward", {"alpha": 1.0}, -20.0, dy=INF, dtype="float32"),
+        NAN,
+        INF,
+        "jax.vjp multiplies dy by a derivative that is 0 in x's dtype (underflow, or expm1(x) "
+        "+ 1 cancelling to 0 for elu at x < -17 in float32): inf * 0 is NaN. relukit multiplies "
+        "by the float64 derivative (2.1e-9 here).",
+    ),
+    Difference(
+        ("PyTorch",),
+        _of(("gelu",)) + ("hardswish", "silu", "mish") + _of(("silu", "mish"), _DERIVATIVES),
+        FLOATS,
+        "any",
+        _any,
+        "x is +-inf",
+        _infinite_x,
+        Example("gelu", {"approximate": "none"}, -INF),
+        NAN,
+        0.0,
+        "PyTorch evaluates the formula at +-inf: 0.5 * x * (1 + erf) is -inf * 0 at -inf, "
+        "and x * relu6(x + 3) / 6 and the derivatives' x * phi(x) are inf * 0 too. relukit "
+        "gives the limits (gelu(-inf) = 0, gelu'(+-inf) = 1 and 0), which its docs promise.",
+    ),
+    Difference(
+        XLA,
+        FAMILY_FUNCTIONS,
+        FLOATS,
+        "any",
+        _any,
+        "x is +-inf",
+        _infinite_x,
+        Example("silu_grad", {}, INF),
+        NAN,
+        1.0,
+        "JAX differentiates x * sigmoid(x) (and gelu, mish, hard_swish) by the product rule, "
+        "which is inf * 0 at +-inf; some forward formulas are too. relukit gives the limits.",
+    ),
+    Difference(
+        FRAMEWORKS,
+        _of(("hardswish",), _DERIVATIVES),
+        FLOATS,
+        "any",
+        _any,
+        "x == -3 or x == 3",
+        _at_plus_minus_3,
+        Example("hardswish_grad", {}, -3.0),
+        0.0,
+        -0.5,
+        "relukit's decided derivative at the kinks is -0.5 at -3 and 1.5 at 3, described as "
+        "PyTorch's one-sided choices; PyTorch 2.13's hardswish_backward gives 0 at -3 and 1 "
+        "at 3 (the outer pieces), as JAX's and Keras' hard_swish do. Flagged for review: "
+        "relukit matches none of the frameworks here.",
+    ),
+    Difference(
+        XLA,
+        _of(("softplus",)),
+        FLOATS,
+        "beta 1 (JAX and Keras have no beta and no threshold)",
+        lambda p: p["beta"] == 1,
+        "beta * x > threshold",
+        _linear_softplus,
+        Example("softplus", {"beta": 1.0, "threshold": 20.0}, 30.0),
+        30.000000000000092,
+        30.0,
+        "relukit's softplus, as PyTorch's, is x itself (derivative 1) above the threshold; "
+        "JAX's and Keras' softplus has no threshold and keeps log1p(exp(-x)) (9.4e-14 at 30), "
+        "so they are compared only below it.",
+    ),
+    Difference(
+        FRAMEWORKS,
+        FAMILY_FUNCTIONS,
+        FLOATS,
+        "any",
+        _any,
+        "the result (the derivative, for a backward pass) below 2 * (1 + |x|) times the "
+        "smallest normal, or |dy| below 64 times it",
+        _flushed_intermediate,
+        Example("silu", {}, -100.0, dtype="float32"),
+        0.0,
+        -3.7200760e-42,
+        "XLA's CPU backend flushes subnormal intermediates to 0 (sigmoid(-100) here), and "
+        "the frameworks' sigmoid 1 / (1 + exp(-x)) is 0 once exp(-x) overflows (x < -88.7 in "
+        "float32, -11.1 in float16); relukit computes in float64 and rounds once, keeping gradual underflow.",
+    ),
+    Difference(
+        FRAMEWORKS,
+        FAMILY_FUNCTIONS,
+        FLOATS,
+        "any",
+        _any,
+        "x, dy or the result within a factor 16 of the largest finite value",
+        _near_overflow,
+        Example("selu_backward", {}, -3.0, dy=float(np.finfo(np.float32).max), dtype="float32"),
+        INF,
+        float(np.float32(2.9785096e37)),
+        "The frameworks' intermediate products overflow in x's dtype before a factor below 1 "
+        "brings them back (dy * scale * alpha * exp(x) for selu, x * relu6(x + 3) for "
+        "hardswish, 2 * x * dy for squared ReLU); relukit's float64 intermediates do not.",
+    ),
+    Difference(
+        FRAMEWORKS,
+        _of(("gelu",)),
+        FLOATS,
+        "approximate='tanh'",
+        lambda p: p["approximate"] == "tanh",
+        "|x| above half the cube root of the largest finite value",
+        _cube_overflows,
+        Example("gelu_grad", {"approximate": "tanh"}, 1e103),
+        NAN,
+        1.0,
+        "x**3 of the tanh approximation overflows to inf in x's dtype, and the derivative "
+        "becomes inf * 0 = NaN; relukit clamps the factor that multiplies the vanishing term.",
+    ),
+]
+
+
+def _cubic_floor(x, dy):
+    """``|x|**3`` clipped to [1, 1000], times ``|dy|``: the size of the tanh derivative's terms."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _times_dy(np.clip(np.abs(x.astype(np.float64)) ** 3, 1.0, 1000.0), dy)
+
+
+def _softplus_floor(x, dy):
+    """The derivative times ``max(1, |x|)`` (times ``|dy|``)."""
+    g = decided("softplus_grad", {}, x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        size = np.abs(g.astype(np.float64)) * np.fmax(1.0, np.abs(x.astype(np.float64)))
+        return _times_dy(size, dy)
+
+
+TOLERANCES += [
+    Tolerance(
+        FRAMEWORKS,
+        _of(("gelu",), _DERIVATIVES),
+        FLOATS,
+        "approximate='none'",
+        lambda p: p["approximate"] == "none",
+        4,
+        "Phi(x) + x * phi(x) is a sum of terms as large as max(1, |x|) that cancel near the "
+        "derivative's zero (about -0.75) and at negative x (1 + erf): accurate to ulps of "
+        "those terms, not of the result.",
+        _moderate_x_floor,
+        "|x| clipped to [1, 64] (times |dy|)",
+    ),
+    Tolerance(
+        FRAMEWORKS,
+        _of(("gelu",), _DERIVATIVES),
+        FLOATS,
+        "approximate='tanh'",
+        lambda p: p["approximate"] == "tanh",
+        4,
+        "The tanh approximation's derivative has the term x * (1 - tanh(u)**2) * du/dx, as large "
+        "as |x|**3 / 10, with 1 - tanh**2 and 1 + tanh computed by cancellation: accurate to "
+        "ulps of |x|**3 (until tanh saturates, |x| < 10), not of the result.",
+        _cubic_floor,
+        "|x|**3 clipped to [1, 1000] (times |dy|)",
+    ),
+    Tolerance(
+        XLA,
+        _of(("softplus",), _DERIVATIVES),
+        FLOATS,
+        "beta 1",
+        lambda p: p["beta"] == 1,
+        4,
+        "JAX's derivative of logaddexp(x, 0) is exp(x - logaddexp(x, 0)): the difference in "
+        "the exponent carries an error of ulps of |x|, a relative error of |x| ulps.",
+        _softplus_floor,
+        "the derivative times max(1, |x|) (times |dy|)",
+    ),
+]
+
+
+def _float16_shifted_kink(function, params, x, dy):
+    """float16 ``x`` where ``x + 3`` rounded to float16 lies on another piece than ``x + 3``."""
+    if x.dtype != np.float16:
+        return np.zeros(x.shape, dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):
+        exact = x.astype(np.float64) + 3
+        rounded = (x + np.float16(3)).astype(np.float64)
+        return ((exact > 0) & (exact < 6)) != ((rounded > 0) & (rounded < 6))
+
+
+DIFFERENCES += [
+    Difference(
+        XLA,
+        _of(("hardswish",), _DERIVATIVES),
+        ("float16",),
+        "any",
+        _any,
+        "x within an ulp of -3 or 3, where x + 3 rounds to 0 or 6 in float16",
+        _float16_shifted_kink,
+        Example("hardswish_grad", {}, 2.998, dtype="float16"),
+        1.0,
+        float(np.float16(2.998)) / 3 + 0.5,
+        "JAX computes relu6(x + 3) with x + 3 rounded to float16, which moves the kinks by an "
+        "ulp; relukit compares x itself with -3 and 3.",
+    ),
+]
+
+
+def _square_floor(x, dy):
+    """``x**2`` clipped to [1, 4096], times ``|dy|``."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _times_dy(np.clip(x.astype(np.float64) ** 2, 1.0, 4096.0), dy)
+
+
+TOLERANCES += [
+    Tolerance(
+        XLA,
+        _of(("mish",), _DERIVATIVES),
+        FLOATS,
+        "any",
+        _any,
+        4,
+        "JAX's mish derivative goes through softplus' derivative exp(x - logaddexp(x, 0)), off "
+        "by |x| ulps, which the product rule multiplies by x: ulps of x**2 (the terms vanish "
+        "beyond |x| = 64).",
+        _square_floor,
+        "x**2 clipped to [1, 4096] (times |dy|)",
     ),
 ]

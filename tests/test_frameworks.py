@@ -22,16 +22,20 @@ import pytest
 import relukit as rk
 from frameworks import (
     DIFFERENCES,
+    FAMILY,
     FRAMEWORKS,
     FUNCTIONS,
     PARAMETER_SETS,
     REQUIRES,
+    agree,
     decided,
+    family_inputs,
+    operation_of,
     oracle,
+    parameter_sets,
     prepare,
     sample_inputs,
     spelling,
-    tolerance,
     upstream,
 )
 
@@ -44,6 +48,15 @@ CASES = [
     for name, params in PARAMETER_SETS.items()
     if spelling(framework, params) is not None
 ]
+#: (framework, function, parameter set) for the rest of the family.
+FAMILY_CASES = [
+    pytest.param(framework, f"{op}{suffix}", name, id=f"{framework}-{op}{suffix}-{name}")
+    for op in FAMILY
+    for suffix in ("", "_grad", "_backward")
+    for framework in FRAMEWORKS
+    for name, params in parameter_sets(op).items()
+    if spelling(framework, params, op) is not None
+]
 
 
 def require(framework):
@@ -54,9 +67,10 @@ def require(framework):
 
 @functools.lru_cache(maxsize=None)
 def inputs(function, dtype):
-    x = sample_inputs(dtype)
+    """The sample for ``function``: relu's, or the family's (around its kinks)."""
+    x = sample_inputs(dtype) if operation_of(function) == "relu" else family_inputs(dtype)
     x.flags.writeable = False
-    if function != "relu_backward":
+    if not function.endswith("_backward"):
         return x, None
     dy = upstream(x)
     dy.flags.writeable = False
@@ -66,7 +80,8 @@ def inputs(function, dtype):
 @functools.lru_cache(maxsize=None)
 def framework_result(framework, function, params_name, dtype):
     x, dy = inputs(function, dtype)
-    return oracle(framework, function, PARAMETER_SETS[params_name], x, dy)
+    params = parameter_sets(operation_of(function))[params_name]
+    return oracle(framework, function, params, x, dy)
 
 
 def call(function, params, x, dy, backend):
@@ -96,27 +111,40 @@ def describe(where, x, dy, got, expected):
     return "\n".join(rows)
 
 
+def check_disagreements(framework, function, params_name, dtype, backend):
+    """Fail on an input where relukit and ``framework`` disagree beyond the tolerances, unrecorded."""
+    require(framework)
+    operation = operation_of(function)
+    params = parameter_sets(operation)[params_name]
+    x, dy = inputs(function, dtype)
+    expected = framework_result(framework, function, params_name, dtype)
+    result = call(function, params, x, dy, backend)
+    assert result.dtype == (x if dy is None else dy).dtype
+    agreeing = agree(framework, function, params, x, dy, result, expected)
+    covered = np.zeros(x.shape, dtype=bool)
+    for difference in DIFFERENCES:
+        covered |= difference.covers(framework, function, params, x, dy)
+    unexplained = np.flatnonzero(~agreeing & ~covered)
+    assert unexplained.size == 0, (
+        f"{unexplained.size} inputs where relukit and {framework} disagree and no DIFFERENCES "
+        f"record covers it (relukit vs {spelling(framework, params, operation)}):\n"
+        + describe(unexplained, x, dy, result, expected)
+    )
+
+
 @BACKENDS
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("framework, params_name", CASES)
 def test_every_disagreement_is_recorded(framework, params_name, function, dtype, backend):
-    require(framework)
-    params = PARAMETER_SETS[params_name]
-    x, dy = inputs(function, dtype)
-    expected = framework_result(framework, function, params_name, dtype)
-    result = call(function, params, x, dy, backend)
-    assert result.dtype == (x if dy is None else dy).dtype
-    agree = same(result, expected, tolerance(framework, function, params, dtype))
-    covered = np.zeros(x.shape, dtype=bool)
-    for difference in DIFFERENCES:
-        covered |= difference.covers(framework, function, params, x, dy)
-    unexplained = np.flatnonzero(~agree & ~covered)
-    assert unexplained.size == 0, (
-        f"{unexplained.size} inputs where relukit and {framework} disagree and no DIFFERENCES "
-        f"record covers it (relukit vs {spelling(framework, params)}):\n"
-        + describe(unexplained, x, dy, result, expected)
-    )
+    check_disagreements(framework, function, params_name, dtype, backend)
+
+
+@BACKENDS
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("framework, function, params_name", FAMILY_CASES)
+def test_every_family_disagreement_is_recorded(framework, function, params_name, dtype, backend):
+    check_disagreements(framework, function, params_name, dtype, backend)
 
 
 def _record_id(difference):
