@@ -81,11 +81,18 @@ def call(op: Operation, inputs, out, backend, values: dict, channel_gradient: bo
     else:
         _check_out(op, out, x.shape, dtype, library, module.xp)
         inputs = _detach_inputs(inputs, out, module.xp)
-    module.run(op, variant, inputs, out, scalars, fresh)
+    with_gradient = op.channel_gradient is not None and channel_gradient
+    sums = None
+    if with_gradient and hasattr(module, "run_with_channel_gradient"):
+        sums = module.run_with_channel_gradient(op, variant, inputs, out, scalars)
+    if sums is None:
+        module.run(op, variant, inputs, out, scalars, fresh)
     result = out[()] if fresh and library == "numpy" and x.ndim == 0 else out
-    if op.channel_gradient is not None and channel_gradient:
+    if with_gradient:
         (name,) = op.channel_inputs
         weight = given[op.inputs.index(name)]
+        if sums is not None:
+            return result, _channels.shaped(sums, weight)
         return result, _channels.gradient(op, inputs, weight, values["axis"], module.xp)
     return result
 

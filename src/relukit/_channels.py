@@ -61,7 +61,7 @@ def broadcast(op, inputs, axis, xp):
 def gradient(op, inputs, weight, axis, xp):
     """The gradient of channel input ``weight``: the terms summed over the other axes."""
     dy, x = inputs[op.inputs.index("dy")], inputs[op.inputs.index("x")]
-    term = op.channel_gradient(dy, x, xp)
+    term = op.channel_gradient.reference(dy, x, xp)
     if axis is None and weight.size != 1:
         total = term
     elif weight.size == 1:
@@ -69,4 +69,9 @@ def gradient(op, inputs, weight, axis, xp):
     else:
         axis %= x.ndim
         total = term.sum(axis=tuple(i for i in range(x.ndim) if i != axis))
+    return shaped(total, weight)
+
+
+def shaped(total, weight):
+    """The gradient ``total`` in the shape and (native) dtype of ``weight``."""
     return total.reshape(weight.shape).astype(weight.dtype.newbyteorder("="))

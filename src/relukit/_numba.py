@@ -75,10 +75,14 @@ def chunking(nbytes: int, itemsize: int):
 class Drivers:
     """The compiled drivers of one kernel body, each compiled on first use."""
 
-    def __init__(self, prefix: str, element, arity: int):
+    def __init__(self, prefix: str, element, arity: int, term=None):
         self._prefix = prefix
         self._kernel = D.inline_kernel(element)
         self._hash = D.code_hash(element)
+        # A channel gradient's term, for the drivers that sum it ("*_sum").
+        self._term = None if term is None else D.inline_kernel(term)
+        if term is not None:
+            self._hash = D.code_hash(term)[:6] + self._hash[:6]
         self._kind = ("unary", "binary", "ternary")[arity - 1]
         self._units: dict = {}
         self._lock = threading.RLock()
@@ -96,7 +100,11 @@ class Drivers:
         if mode.startswith("small"):
             body = self["direct"] if mode == "small" else self[mode[len("small_") :]]
             return D.specialise(getattr(D, f"{self._kind}_small"), name, body=body)
-        return D.specialise(getattr(D, f"{self._kind}_{mode}"), name, kernel=self._kernel)
+        template = getattr(D, f"{self._kind}_{mode}")
+        if mode.endswith("_sum"):
+            options = {"fastmath": {"reassoc"}}
+            return D.specialise(template, name, options, kernel=self._kernel, term=self._term)
+        return D.specialise(template, name, kernel=self._kernel)
 
 
 _drivers: dict = {}
@@ -110,7 +118,8 @@ def drivers(op, variant: str, bits: bool = False) -> Drivers:
         chosen = op.variants[variant]
         element = chosen.cpu_f16_bits if bits else chosen.cpu
         prefix = f"{op.name}_{variant}{'_f16bits' if bits else ''}"
-        found = _drivers.setdefault(key, Drivers(prefix, element, op.arity))
+        term = op.channel_gradient.cpu if op.channel_gradient else None
+        found = _drivers.setdefault(key, Drivers(prefix, element, op.arity, term))
     return found
 
 
@@ -187,14 +196,107 @@ def run(op, variant: str, inputs, out, scalars, fresh: bool = False):
     units = drivers(op, variant, bits)
     if bits:
         arrays = [_bits(a) for a in arrays]
-    # Channel inputs arrive broadcast (zero strides): the buffered iterator
-    # reads them as it reads any other layout.
+    if op.channel_inputs:
+        channel = None if has_f16 else _channel_views(op, arrays)
+        if channel is not None:
+            _run_rows(units, *channel, scalars)
+            return out
+    # Channel inputs arrive broadcast (zero strides): in other layouts the
+    # buffered iterator reads them as it reads any other array.
     flat = None if (has_f16 and not bits) or op.channel_inputs else _flat(arrays)
     if flat is None:
         _run_nditer(units, arrays, scalars, widen=has_f16 and not bits)
     else:
         _run_flat(units, _write_mode(op.arity, flat, fresh), flat, scalars)
     return out
+
+
+def _channel_views(op, arrays):
+    """``(mode, 2-D views with the slopes in place of the channel input)``, or None.
+
+    For C-contiguous operands and a channel input broadcast along one axis
+    (or a single slope): ``(outer, channels, inner)`` becomes rows of
+    ``inner`` elements with one slope each, or, when ``inner`` is 1,
+    rows of ``channels`` elements with a slope per column.
+    """
+    index = op.inputs.index(op.channel_inputs[0])
+    weight = arrays[index]
+    others = [a for i, a in enumerate(arrays) if i != index]
+    if not all(a.flags.c_contiguous and a.dtype.isnative and a.flags.aligned for a in others):
+        return None
+    shape = weight.shape
+    axes = [k for k, (n, step) in enumerate(zip(shape, weight.strides)) if n > 1 and step != 0]
+    if len(axes) > 1 or weight.size == 0:
+        return None
+    if not axes:
+        slopes = weight.reshape(-1)[:1]
+        outer, channels, inner = 1, 1, weight.size
+    else:
+        (k,) = axes
+        slopes = weight[tuple(slice(None) if i == k else 0 for i in range(len(shape)))]
+        outer, channels, inner = int(np.prod(shape[:k])), shape[k], int(np.prod(shape[k + 1 :]))
+    slopes = slopes.astype(np.float64)
+    if inner == 1:
+        mode, rows = "channel_cols", (outer, channels)
+    else:
+        mode, rows = "channel_rows", (outer * channels, inner)
+    views = [a.reshape(rows) for a in others]
+    views.insert(index, slopes)
+    return mode, views
+
+
+def run_with_channel_gradient(op, variant: str, inputs, out, scalars):
+    """Like :func:`run`, also summing the channel gradient's terms in the same pass.
+
+    Returns the sums per channel (float64, one per slope), or None without
+    writing anything when the layout has no channel driver (then the
+    dispatch calls :func:`run` and sums the terms itself).
+    """
+    arrays = [*inputs, out]
+    if any(_is_f16(a) for a in arrays):
+        return None
+    channel = _channel_views(op, arrays)
+    if channel is None:
+        return None
+    mode, views = channel
+    units = drivers(op, variant)
+    driver = units[mode + "_sum"]
+    rows, width = views[-1].shape
+    channels = views[op.inputs.index(op.channel_inputs[0])].size
+    step, chunks = chunking(views[-1].nbytes, views[-1].itemsize)
+    per_chunk = max(1, step // max(1, width))
+    chunks = -(-rows // per_chunk) if chunks > 1 else 1
+    if mode == "channel_rows":
+        acc = np.zeros(rows)
+        partial = lambda k: acc  # noqa: E731  (each row has its own slot)
+    else:
+        acc = np.zeros((chunks, width))
+        partial = lambda k: acc[k]  # noqa: E731
+    bounds = lambda k: (k * per_chunk, min(rows, (k + 1) * per_chunk))  # noqa: E731
+    if chunks == 1 or not _pool.run(lambda k: driver(*views, partial(k), *scalars, *bounds(k)), chunks):
+        acc[...] = 0.0
+        driver(*views, partial(0), *scalars, 0, rows)
+    if mode == "channel_rows":
+        return acc.reshape(-1, channels).sum(axis=0)
+    return acc.sum(axis=0)
+
+
+def _run_rows(units: Drivers, mode: str, arrays, scalars):
+    """Run a channel driver over the rows of 2-D ``arrays``, pooled when large."""
+    out = arrays[-1]
+    rows = out.shape[0]
+    driver = units[mode]
+    step, chunks = chunking(out.nbytes, out.itemsize)
+    per_chunk = max(1, step // max(1, out.shape[1]))
+    chunks = -(-rows // per_chunk)
+    if chunks > 1:
+
+        def chunk(k):
+            driver(*arrays, *scalars, k * per_chunk, min(rows, (k + 1) * per_chunk))
+
+        if _pool.run(chunk, chunks):
+            return
+    driver(*arrays, *scalars, 0, rows)
 
 
 def _compute_dtype(a, is_out: bool, widen: bool):

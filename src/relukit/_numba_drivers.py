@@ -34,6 +34,7 @@ import numba
 import numpy as np
 from numba.extending import overload
 
+from . import _numba_math
 from ._ops import _elements
 from ._ops._family import ChainRule
 from ._streaming import store_fence, stream_copy
@@ -42,7 +43,7 @@ from ._version import __version__
 #: Elements per block of the streaming drivers: small enough for L1.
 _BLOCK = 2048
 
-kernel = body = derivative = None  # bound per specialisation
+kernel = body = derivative = term = None  # bound per specialisation
 
 
 @overload(_elements.zero_of, inline="always")
@@ -66,6 +67,9 @@ def _compile_as_written(helper):
 
 for _helper in _elements.JITABLE:
     _compile_as_written(_helper)
+
+# exp, expm1, log1p, erfc: relukit's vectorizable implementations.
+_numba_math.register()
 
 
 def chain_rule(dy, x, a, b, c):
@@ -134,11 +138,75 @@ def binary_streamed(dy, x, out, a, b, c, lo, hi):
 
 
 def ternary_direct(i0, i1, i2, out, a, b, c, lo, hi):
-    # Only operations with a channel input have three inputs, and they
-    # always run on the buffered iterator's chunks: no other write mode.
+    # Only operations with a channel input have three inputs; odd layouts
+    # run this on the buffered iterator's chunks.
     s0, s1, s2, os = i0[lo:hi], i1[lo:hi], i2[lo:hi], out[lo:hi]
     for i in range(os.size):
         os[i] = kernel(s0[i], s1[i], s2[i], a, b, c)
+
+
+# Channel drivers (PReLU): the arrays are 2-D C-contiguous views, ``w`` the
+# float64 slopes. "rows": each row is one channel's run of elements (row r
+# has slope w[r % channels]), so the inner loop has one slope and
+# vectorizes; "cols": the channel is the last axis, one slope per column.
+
+
+def binary_channel_rows(x, w, out, a, b, c, lo, hi):
+    channels = w.size
+    for r in range(lo, hi):
+        s = w[r % channels]
+        xs, os = x[r], out[r]
+        for i in range(os.size):
+            os[i] = kernel(xs[i], s, a, b, c)
+
+
+def binary_channel_cols(x, w, out, a, b, c, lo, hi):
+    for r in range(lo, hi):
+        xs, os = x[r], out[r]
+        for i in range(os.size):
+            os[i] = kernel(xs[i], w[i], a, b, c)
+
+
+def ternary_channel_rows(dy, x, w, out, a, b, c, lo, hi):
+    channels = w.size
+    for r in range(lo, hi):
+        s = w[r % channels]
+        ds, xs, os = dy[r], x[r], out[r]
+        for i in range(os.size):
+            os[i] = kernel(ds[i], xs[i], s, a, b, c)
+
+
+def ternary_channel_cols(dy, x, w, out, a, b, c, lo, hi):
+    for r in range(lo, hi):
+        ds, xs, os = dy[r], x[r], out[r]
+        for i in range(os.size):
+            os[i] = kernel(ds[i], xs[i], w[i], a, b, c)
+
+
+# The same, also summing the channel input's gradient terms (``term``) in
+# the same pass: "rows" into ``acc[r]`` per row, "cols" into ``acc[i]``
+# per column (the caller hands each chunk its own ``acc``). Compiled with
+# reassociation allowed, so that the row sums vectorize.
+
+
+def ternary_channel_rows_sum(dy, x, w, out, acc, a, b, c, lo, hi):
+    channels = w.size
+    for r in range(lo, hi):
+        s = w[r % channels]
+        ds, xs, os = dy[r], x[r], out[r]
+        total = 0.0
+        for i in range(os.size):
+            os[i] = kernel(ds[i], xs[i], s, a, b, c)
+            total += term(ds[i], xs[i])
+        acc[r] = total
+
+
+def ternary_channel_cols_sum(dy, x, w, out, acc, a, b, c, lo, hi):
+    for r in range(lo, hi):
+        ds, xs, os = dy[r], x[r], out[r]
+        for i in range(os.size):
+            os[i] = kernel(ds[i], xs[i], w[i], a, b, c)
+            acc[i] += term(ds[i], xs[i])
 
 
 def binary_small(dy, x, out, a, b, c):
@@ -165,18 +233,19 @@ def code_hash(element) -> str:
         element.__code__
     ]
     codes += [helper.__code__ for helper in _elements.JITABLE]
+    codes += [function.__code__ for function in _numba_math.COMPILED]
     digest = hashlib.sha256(b"".join(marshal.dumps(c) for c in codes) + __version__.encode())
     return digest.hexdigest()[:12]
 
 
-def specialise(template, name: str, **bindings):
-    """Compile a copy of ``template`` whose globals bind ``bindings``."""
+def specialise(template, name: str, options=None, **bindings):
+    """Compile a copy of ``template`` whose globals bind ``bindings``, with Numba ``options``."""
     namespace = dict(template.__globals__)
     namespace.update(bindings)
     function = types.FunctionType(template.__code__, namespace, name)
     function.__qualname__ = name
     function.__doc__ = template.__doc__
-    return jit(function)
+    return jit(function, **(options or {}))
 
 
 def inline_kernel(element):

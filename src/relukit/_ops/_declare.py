@@ -72,6 +72,20 @@ class Variant(NamedTuple):
     cpu_f16_bits: Optional[Callable] = None
 
 
+class ChannelGradient(NamedTuple):
+    """How a backward pass also gives the gradient of its channel input.
+
+    The gradient is the sum, over every axis but the channel, of a
+    per-element term of ``dy`` and ``x``: ``reference(dy, x, xp)`` gives
+    the terms as a float64 array (any array library ``xp``), ``cpu(dy, x)``
+    one term as a float64, for compiled backends that accumulate it in the
+    same pass as the result.
+    """
+
+    reference: Callable
+    cpu: Callable
+
+
 class Doc(NamedTuple):
     """The pieces of a numpydoc docstring that are particular to one operation."""
 
@@ -120,10 +134,9 @@ class Operation(NamedTuple):
     #: element, or one per entry of ``x``'s ``axis`` parameter, broadcast
     #: along it by the dispatch before any backend sees them.
     channel_inputs: Tuple[str, ...] = ()
-    #: For a backward pass that also returns the gradient of a channel
-    #: input: ``term(dy, x, xp) -> float64 array``, the per-element
-    #: contribution that the dispatch sums over every axis but the channel.
-    channel_gradient: Optional[Callable] = None
+    #: For a backward pass that also returns the gradient of its channel
+    #: input: how (see :class:`ChannelGradient`).
+    channel_gradient: Optional[ChannelGradient] = None
 
     def __repr__(self) -> str:
         return f"<relukit operation {self.name}>"

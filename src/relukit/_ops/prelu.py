@@ -24,7 +24,7 @@ import numbers
 
 import numpy as np
 
-from ._declare import Doc, Operation, Parameter, Variant
+from ._declare import ChannelGradient, Doc, Operation, Parameter, Variant
 
 # --- the parameter ---------------------------------------------------------------
 
@@ -95,8 +95,13 @@ def _ref_prelu_backward(dy, x, w, a, b, c):
     return np.where(x.astype(np.float64) > 0, d, negative)
 
 
-def weight_gradient_term(dy, x, xp):
-    """Each element's contribution to the weight's gradient, in float64."""
+def weight_term(dy, x):
+    """One element's contribution to the weight's gradient."""
+    v = np.float64(x)
+    return 0.0 if v > 0.0 else v * np.float64(dy)
+
+
+def _ref_weight_terms(dy, x, xp):
     v = x.astype(np.float64)
     return xp.where(v > 0, 0.0, v * dy.astype(np.float64))
 
@@ -302,7 +307,7 @@ PRELU_BACKWARD = Operation(
     doc=PRELU_BACKWARD_DOC,
     peers=_backward_peers,
     make_inputs=_backward_inputs,
-    channel_gradient=weight_gradient_term,
+    channel_gradient=ChannelGradient(_ref_weight_terms, weight_term),
     **_COMMON,
 )
 
