@@ -5,7 +5,7 @@ Each entry of :data:`OPERATIONS` is an :class:`~relukit._ops._declare.Operation`
 (``relukit._functions``), the kernels of every backend, the Dask wrapper,
 the tests, the bench, the asv suites and the docs' tables are generated from
 this table; adding an operation means adding its declaration to a family
-module here and its name to ``docs/api.rst``.
+module here (``docs/user_guide/adding_an_operation.rst`` says the rest).
 """
 
 from __future__ import annotations
