@@ -13,7 +13,8 @@ import relukit
 
 DOCS = Path(__file__).resolve().parent
 # Local extensions (the CLI help directive, the facts read from the code,
-# the gallery order) live in _ext.
+# the tables from the test data and the accuracy run, the gallery order)
+# live in _ext.
 sys.path.insert(0, str(DOCS / "_ext"))
 
 project = "relukit"
