@@ -32,6 +32,8 @@ extensions = [
     "relukit_cli_help",
     "relukit_facts",
     "relukit_differences",
+    # The accuracy table, from docs/_data/accuracy.json (tools/accuracy.py).
+    "relukit_accuracy",
     # The API page's lists of functions, from the operation table.
     "relukit_api_list",
 ]
