@@ -916,6 +916,9 @@ def run(
         operations not measured.
     """
     start = time.perf_counter()
+    # The source as the run starts: relukit is imported now, so later edits
+    # to src/ do not change what is measured.
+    source = _git_source()
     wanted = {"float16": None, **DEFAULT_POINTS, **(points or {})}
     points = {dtype: wanted[dtype] for dtype in dtypes}
     families, unmeasured = activations(names)
@@ -1037,7 +1040,7 @@ def run(
         "machine": _machine(),
         "processes": processes,
         "versions": _versions(),
-        "source": _git_source(),
+        "source": source,
         "digits": digits,
         "points": {d: (65536 if n is None else n) for d, n in points.items()},
         "other_sets_share": other_sets,
