@@ -4,7 +4,7 @@ Usage, from the repository root on a machine with an NVIDIA GPU::
 
     python tools/gpu_check.py [--json FILE] [--sizes 10 14 ... 28] [--dtypes ...]
                               [--modes ...] [--repeat N] [--no-tests] [--no-slow]
-    python tools/gpu_check.py --compile-only [--arch compute_90]
+    python tools/gpu_check.py --compile-only [--arch sm_75 sm_90]
 
 Needs Python with CuPy, NumPy and pytest (Numba for the tests that mix in
 NumPy arrays; PyTorch with CUDA for the torch rows, optional). relukit need
@@ -25,10 +25,13 @@ Steps:
    (``relukit._bench_gpu.GPU_TARGETS``) with the CPU bench's formatting, and
    write everything as JSON (default ``docs/gpu_check.json``).
 
-``--compile-only`` needs no device: it generates the CUDA source CuPy would
-build for every relukit kernel, dtype and indexing variant and compiles it
-with NVRTC (from CuPy's own code generator, which is private API: checked
-against CuPy 14).
+``--compile-only`` needs no device and no CUDA toolkit, only the
+``cuda-compile`` extra (CuPy's and NVIDIA's NVRTC wheels): it generates the
+CUDA source CuPy would build for every relukit kernel, dtype and indexing
+variant (from CuPy's own code generator, which is private API: checked
+against CuPy 14), compiles each to a cubin with NVRTC for every ``--arch``,
+prints one line per kernel and every failing build's log, and exits with
+status 1 if any build failed. CI runs it (``.ci/steps/25-cuda-compile.sh``).
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ from relukit._ops import BY_NAME, FLOAT_DTYPES, INT_DTYPES, OPERATIONS  # noqa: 
 
 #: Default sizes: every even power of two from 2**10 to 2**28 elements.
 DEFAULT_EXPONENTS = tuple(range(10, 29, 2))
+#: Architectures --compile-only builds for: the oldest CUDA 13 still
+#: supports (Turing) and Hopper, the GPU the device checks run on.
+COMPILE_ARCHS = ("sm_75", "sm_90")
 
 
 def parse_args(argv=None):
@@ -69,7 +75,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-tests", action="store_true", help="skip the pytest step")
     parser.add_argument("--no-slow", action="store_true", help="skip the slow tests past 2**31 elements")
     parser.add_argument("--compile-only", action="store_true", help="only compile every kernel with NVRTC")
-    parser.add_argument("--arch", default="compute_90", help="virtual architecture for --compile-only")
+    parser.add_argument("--arch", nargs="+", default=list(COMPILE_ARCHS), metavar="SM",
+                        help=f"GPU architectures for --compile-only (default: {' '.join(COMPILE_ARCHS)})")
     return parser.parse_args(argv)
 
 
@@ -115,55 +122,135 @@ def versions():
     return found
 
 
-def compile_only(arch):
-    """Compile every kernel variant with NVRTC, without a device; return the count."""
+def kernel_cases(name, variant):
+    """``[(label, function name, source)]``: every build of one kernel that CuPy can make.
+
+    One case per dtype combination the operation accepts and per indexing
+    layout below, each the exact source CuPy's ``ElementwiseKernel``
+    generates for it (from CuPy's own code generator, private API).
+    """
     import itertools
 
     import cupy
     import numpy
-    from cupy._core import _carray, _kernel, _scalar, core
-    from cupy.cuda import compiler
+    from cupy._core import _carray, _kernel, _scalar
 
     from relukit import _cupy
 
+    op = BY_NAME[name]
+    in_params, out_params, operation = _cupy.SOURCES[name, variant]
+    kernel = cupy.ElementwiseKernel(in_params, out_params, operation, name="probe", preamble=_cupy._PREAMBLE)
+    integers = INT_DTYPES if op.variants[variant].int_ok else ()
+    choices = [FLOAT_DTYPES + (integers if input_ == "x" else ()) for input_ in op.inputs]
+    scalars = len(in_params.split(",")) - op.arity
+    result = op.inputs.index(op.result_like)
+    cases = []
+    for *dtypes, layout in itertools.product(*choices, LAYOUTS):
+        ndim, contiguous, index32 = layout
+        arrays = [numpy.dtype(d) for d in dtypes]
+        _, _, type_map = kernel._decide_params_type(tuple(arrays) + (None,) * scalars, (arrays[result],))
+
+        def info(dtype):
+            return _kernel._ArgInfo(1, cupy.ndarray, dtype, ndim, contiguous, index32)
+
+        scalar = _kernel._ArgInfo(3, _scalar.CScalar, numpy.dtype("float64"), 0, True, True)
+        indexer = _kernel._ArgInfo(2, _carray.Indexer, None, ndim, True, index32)
+        arginfos = tuple([info(d) for d in arrays] + [scalar] * scalars + [info(arrays[result]), indexer])
+        function = f"relukit_{name}_{variant}_{len(cases)}"
+        code = _kernel._get_elementwise_kernel_code(
+            arginfos, type_map, kernel.params, kernel.operation, function, kernel.preamble
+        )
+        label = "/".join(dtypes) + f" {ndim}-d{' contiguous' if contiguous else ''} {32 if index32 else 64}-bit index"
+        cases.append((label, function, code))
+    return cases
+
+
+#: Indexing layouts CuPy specializes a kernel for: (ndim, contiguous, 32-bit
+#: index). 0-d, flat contiguous and strided 1-d to 3-d, both index widths.
+LAYOUTS = ((1, True, True), (1, False, False), (2, False, True), (3, False, False), (0, True, True))
+
+
+def _nvrtc_build(source, arch):
+    """NVRTC's log if ``source`` (with CuPy's headers) fails to build for ``arch``, else None."""
+    from cupy._core import core
+    from cupy.cuda import compiler
+
     options = core.assemble_cupy_compiler_options(("--device-as-default-execution-space",))
     # CuPy appends -ftz=true when it compiles; the kernels must be right under it.
-    options += (f"-arch={arch}", "-ftz=true")
-    include = "".join(f"#include <{h}>\n" for h in core._cupy_header_list)
-    layouts = [(1, True, True), (1, False, False), (2, False, True), (3, False, False), (0, True, True)]
-    count = 0
-    for (name, variant), (in_params, out_params, operation) in _cupy.SOURCES.items():
-        op = BY_NAME[name]
-        kernel = cupy.ElementwiseKernel(in_params, out_params, operation, name="probe", preamble=_cupy._PREAMBLE)
-        integers = INT_DTYPES if op.variants[variant].int_ok else ()
-        choices = [FLOAT_DTYPES + (integers if input_ == "x" else ()) for input_ in op.inputs]
-        scalars = len(in_params.split(",")) - op.arity
-        result = op.inputs.index(op.result_like)
-        for *dtypes, (ndim, contiguous, index32) in itertools.product(*choices, layouts):
-            arrays = [numpy.dtype(d) for d in dtypes]
-            in_types = tuple(arrays) + (None,) * scalars
-            _, _, type_map = kernel._decide_params_type(in_types, (arrays[result],))
+    options += ("-ftz=true", f"-arch={arch}")
+    # The headers CuPy puts before every elementwise kernel; float16.cuh is
+    # included by the generated code too, and must be seen at file scope
+    # first for its include guard to keep it out of the namespaces below.
+    include = "".join(f"#include <{h}>\n" for h in [*core._cupy_header_list, "cupy/float16.cuh"])
+    # A cubin, as CuPy builds on a device: unlike PTX, it also assembles the
+    # preamble's inline PTX, whose mistakes NVRTC's front end does not see.
+    program = compiler._NVRTCProgram(include + source, "kern.cu", (), (), method="cubin")
+    try:
+        program.compile(options)
+    except compiler.CompileException as error:
+        return str(error)
+    return None
 
-            def info(dtype):
-                return _kernel._ArgInfo(1, cupy.ndarray, dtype, ndim, contiguous, index32)
 
-            scalar = _kernel._ArgInfo(3, _scalar.CScalar, numpy.dtype("float64"), 0, True, True)
-            indexer = _kernel._ArgInfo(2, _carray.Indexer, None, ndim, True, index32)
-            arginfos = tuple([info(d) for d in arrays] + [scalar] * scalars + [info(arrays[result]), indexer])
-            code = _kernel._get_elementwise_kernel_code(
-                arginfos, type_map, kernel.params, kernel.operation, f"relukit_{name}_{variant}", kernel.preamble
-            )
-            program = compiler._NVRTCProgram(include + code, "kern.cu", (), (), method="ptx")
-            program.compile(options)
-            count += 1
-    return count
+def compile_kernel(name, variant, arch):
+    """Build every case of one kernel for ``arch``: ``(cases, [(case, NVRTC log)])``.
+
+    The cases are compiled as one translation unit, each in a namespace of
+    its own (its ``typedef``s of ``T``/``D`` and its copy of the preamble
+    would clash otherwise) under a distinct ``extern "C"`` name, so NVRTC
+    parses CuPy's headers once per kernel rather than once per case. Should
+    the unit fail, each case is compiled alone, as CuPy would, to name the
+    ones that fail.
+    """
+    cases = kernel_cases(name, variant)
+    unit = "".join(f"namespace relukit_case_{i} {{\n{code}\n}}\n" for i, (_, _, code) in enumerate(cases))
+    if _nvrtc_build(unit, arch) is None:
+        return len(cases), []
+    failed = [(label, _nvrtc_build(code, arch)) for label, _, code in cases]
+    return len(cases), [(label, log) for label, log in failed if log is not None]
+
+
+def compile_only(archs):
+    """Compile every kernel case for every arch with NVRTC, without a device.
+
+    Prints one line per kernel and returns ``(compiled, failures)``, with
+    ``failures`` a list of ``(kernel, case, arch, NVRTC log)``. The kernels
+    are spread over one process per CPU: NVRTC's code generation, not the
+    parsing, is most of the time.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from relukit import _cupy
+
+    compiled, failures = 0, []
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        jobs = {
+            key: [pool.submit(compile_kernel, *key, arch) for arch in archs] for key in _cupy.SOURCES
+        }
+        for (name, variant), futures in jobs.items():
+            kernel, total, bad = f"{name}/{variant}", 0, 0
+            for arch, future in zip(archs, futures):
+                cases, failed = future.result()
+                total += cases
+                bad += len(failed)
+                failures += [(kernel, label, arch, log) for label, log in failed]
+            compiled += total - bad
+            print(f"{kernel:28} {total - bad:3} of {total} ok ({total // len(archs)} dtype x layout cases"
+                  f" x {len(archs)} archs)", flush=True)
+    return compiled, failures
 
 
 def main(argv=None):
     args = parse_args(argv)
     if args.compile_only:
-        count = compile_only(args.arch)
-        print(f"compiled {count} kernel variants with NVRTC for {args.arch}: all ok")
+        compiled, failures = compile_only(args.arch)
+        archs = ", ".join(args.arch)
+        for kernel, case, arch, log in failures:
+            print(f"\nFAILED {kernel} [{case}] for {arch}:\n{log}")
+        if failures:
+            print(f"\n{len(failures)} kernel builds FAILED, {compiled} compiled, with NVRTC for {archs}")
+            return 1
+        print(f"compiled {compiled} kernel builds with NVRTC for {archs}: all ok")
         return 0
     gpu = _gpu_info()
     if not gpu["available"]:
