@@ -45,14 +45,14 @@ def row_name(result):
     return name
 
 
-def where(at):
+def where(at, right="not"):
     """Where the worst error occurs: the input (and dy), the result, the right one."""
     if not at:
         return ""
     place = f"x = {at['x']}"
     if "dy" in at:
         place = f"dy = {at['dy']}, " + place
-    return f"{place}: {at['result']}, not {at['correctly_rounded']}"
+    return f"{place}: {at['result']}, {right} {at['correctly_rounded']}"
 
 
 def list_table(header, rows, widths):
@@ -143,7 +143,9 @@ def switch_lines(data):
     for s in switch:
         key = (s["operation"], json.dumps(s["parameters"], sort_keys=True))
         rows.setdefault(key, [row_name(s)] + [""] * len(dtypes))
-        rows[key][1 + dtypes.index(s["dtype"])] = [f"**{ulps(s['worst_ulp_from_smooth'])}**", where(s["at"])]
+        worst = s["worst_ulp_from_smooth"]
+        cell = [f"**{ulps(worst)}**"] + ([where(s["at"], "smooth function:")] if worst else [])
+        rows[key][1 + dtypes.index(s["dtype"])] = cell
     width = (100 - 22) // len(dtypes)
     return lines + list_table(["operation"] + dtypes, list(rows.values()), [22] + [width] * len(dtypes))
 
