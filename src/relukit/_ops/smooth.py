@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._declare import Parameter, finite_real
+from ._declare import Parameter, finite_real, in_dtype
 from ._elements import clamp, erfc, exp, expm1, log1p, mish_parts, sigmoids
 from ._family import Formula, activation
 from . import smooth_doc as docs
@@ -102,7 +102,9 @@ def _ref_elu_grad(x, a, b, c):
 
 
 def _elu_scalars(values, x_dtype, result_dtype):
-    return values["alpha"], 0.0, 0.0
+    # Rounded to the result's dtype first, as relu's slope and as the
+    # frameworks convert a Python float for a float32 or float16 tensor.
+    return in_dtype(values["alpha"], result_dtype), 0.0, 0.0
 
 
 def selu(x, a, b, c):
@@ -310,7 +312,9 @@ def _ref_softplus_grad(x, a, b, c):
 
 
 def _softplus_scalars(values, x_dtype, result_dtype):
-    return values["beta"], values["threshold"], 0.0
+    # In x's dtype, as relu's bounds (beta * x and the threshold compare
+    # in it in PyTorch).
+    return in_dtype(values["beta"], x_dtype), in_dtype(values["threshold"], x_dtype), 0.0
 
 
 # --- Hardswish, squared ReLU -----------------------------------------------------------
@@ -326,13 +330,14 @@ def hardswish(x, a, b, c):
 
 
 def hardswish_grad(x, a, b, c):
-    # PyTorch's one-sided choices at -3 and 3; NaN stays NaN.
+    # At the kinks the flat pieces' derivatives, 0 at -3 and 1 at 3, as
+    # PyTorch, JAX and Keras give (found by running them); NaN stays NaN.
     v = np.float64(x)
-    if v < -3.0:
+    if v <= -3.0:
         return 0.0
-    if v <= 3.0:
+    if v < 3.0:
         return v / 3.0 + 0.5
-    if v > 3.0:
+    if v >= 3.0:
         return 1.0
     return v
 
@@ -344,7 +349,7 @@ def _ref_hardswish(x, a, b, c):
 
 def _ref_hardswish_grad(x, a, b, c):
     v = _widen(x)
-    return np.where(v < -3, 0.0, np.where(v <= 3, v / 3.0 + 0.5, np.where(v > 3, 1.0, v)))
+    return np.where(v <= -3, 0.0, np.where(v < 3, v / 3.0 + 0.5, np.where(v >= 3, 1.0, v)))
 
 
 def squared_relu(x, a, b, c):
@@ -405,7 +410,7 @@ _CUDA = {
     ),
     "hardswish": (
         "r = v <= -3.0 ? 0.0 : v >= 3.0 ? v : v * (v + 3.0) / 6.0;",
-        "g = v < -3.0 ? 0.0 : v <= 3.0 ? v / 3.0 + 0.5 : v > 3.0 ? 1.0 : v;",
+        "g = v <= -3.0 ? 0.0 : v < 3.0 ? v / 3.0 + 0.5 : v >= 3.0 ? 1.0 : v;",
     ),
     "squared_relu": ("r = v <= 0.0 ? 0.0 : v * v;", "g = v <= 0.0 ? 0.0 : 2.0 * v;"),
 }

@@ -20,7 +20,9 @@ x : array_like
     The input of the forward pass, same shape as `dy`."""
 
 _ROUNDING = """Computed in float64 from the exactly widened input and rounded once to the
-result dtype (float16 is never rounded twice); the worst error measured
+result dtype (float16 is never rounded twice). Parameters are first
+rounded to the dtype (`alpha` to the result's, `beta` and `threshold` to
+`x`'s), as :func:`relu`'s and as the frameworks convert them. The worst error measured
 against an exact evaluation is listed per operation in the user guide's
 semantics page."""
 
@@ -223,14 +225,14 @@ HARDSWISH = _docs(
 3) / 6`` between (Howard et al., 2019, MobileNetV3).""",
     """``hardswish(-inf) = 0`` (PyTorch's ``x * min(max(x + 3, 0), 6) / 6``
 gives NaN there), ``hardswish(inf) = inf``, NaN stays NaN.""",
-    """0 below -3, ``x / 3 + 0.5`` from -3 to 3 (both included: -0.5 at -3 and
-1.5 at 3, PyTorch's choices at the kinks), 1 above 3.""",
+    """0 up to -3, ``x / 3 + 0.5`` between -3 and 3, 1 from 3 up: at the kinks
+the derivative of the flat piece, as PyTorch, JAX and Keras give.""",
     (
         """>>> rk.hardswish(np.array([-np.inf, -3.0, -1.0, 0.0, 1.0, 3.0, np.inf]))
 array([ 0.        ,  0.        , -0.33333333,  0.        ,  0.66666667,
         3.        ,         inf])""",
         """>>> rk.hardswish_grad(np.array([-4.0, -3.0, 0.0, 3.0, 4.0]))
-array([ 0. , -0.5,  0.5,  1.5,  1. ])""",
+array([0. , 0. , 0.5, 1. , 1. ])""",
         """>>> rk.hardswish_backward(np.array([2.0, 2.0, np.inf]), np.array([0.0, 4.0, -5.0]))
 array([1., 2., 0.])""",
     ),
