@@ -135,9 +135,15 @@ def _sigmoid(t):
     return 1 / (1 + mp.exp(-t))
 
 
+def _in_dtype(value, dtype):
+    """A parameter rounded to the dtype, as relukit documents (and as the
+    frameworks convert a Python float for a tensor of that dtype)."""
+    return _const(float(np.dtype(dtype).type(value)))
+
+
 def _elu(x, p, dtype):
     mp, mpf = _mp()
-    alpha = _const(p.get("alpha", 1.0))
+    alpha = _in_dtype(p.get("alpha", 1.0), dtype)
     if x > 0:
         return x, mpf(1)
     if x <= -BIG:
@@ -147,7 +153,7 @@ def _elu(x, p, dtype):
 
 def _elu_inf(sign, p, dtype):
     _, mpf = _mp()
-    alpha = _const(p.get("alpha", 1.0))
+    alpha = _in_dtype(p.get("alpha", 1.0), dtype)
     return (math.inf, mpf(1)) if sign > 0 else (-alpha, mpf(0))
 
 
@@ -176,7 +182,7 @@ def _selu_inf(sign, p, dtype):
 
 def _celu(x, p, dtype):
     mp, mpf = _mp()
-    alpha = _const(p.get("alpha", 1.0))
+    alpha = _in_dtype(p.get("alpha", 1.0), dtype)
     if x > 0:
         return x, mpf(1)
     if x / alpha <= -BIG:
@@ -261,7 +267,7 @@ def _mish(x, p, dtype):
 def _softplus(x, p, dtype):
     # PyTorch's definition: x itself where beta * x > threshold.
     _, mpf = _mp()
-    beta, threshold = _const(p.get("beta", 1.0)), _const(p.get("threshold", 20.0))
+    beta, threshold = _in_dtype(p.get("beta", 1.0), dtype), _in_dtype(p.get("threshold", 20.0), dtype)
     if beta * x > threshold:
         return x, mpf(1)
     return _softplus_smooth_pair(x, p, dtype)
@@ -270,7 +276,7 @@ def _softplus(x, p, dtype):
 def _softplus_smooth_pair(x, p, dtype):
     """The smooth softplus, ``log1p(exp(beta x)) / beta``, everywhere."""
     _, mpf = _mp()
-    beta = _const(p.get("beta", 1.0))
+    beta = _in_dtype(p.get("beta", 1.0), dtype)
     t = beta * x
     if t >= BIG:
         return x, mpf(1)
@@ -283,11 +289,11 @@ _softplus_inf = _zero_one_inf
 
 
 def _hardswish(x, p, dtype):
-    # PyTorch's one-sided choices for the derivative: x/3 + 1/2 on the
-    # closed interval [-3, 3].
+    # At the kinks the derivative is the flat pieces': 0 at -3 and 1 at 3
+    # (relukit's documented choice, that of PyTorch, JAX and Keras).
     _, mpf = _mp()
     f = mpf(0) if x <= -3 else x if x >= 3 else x * (x + 3) / 6
-    d = mpf(0) if x < -3 else x / 3 + mpf(1) / 2 if x <= 3 else mpf(1)
+    d = mpf(0) if x <= -3 else x / 3 + mpf(1) / 2 if x < 3 else mpf(1)
     return f, d
 
 
@@ -848,7 +854,8 @@ def method_text(points: dict, digits: int, other_sets: float) -> List[str]:
         "is compared with the exact value of the mathematical definition, evaluated with "
         f"mpmath at {digits} significant digits and correctly rounded (to nearest, ties to "
         "even) into the dtype. The definitions are written apart from relukit's formulas; at "
-        "kinks, NaN and infinities they follow relukit's documented conventions (PyTorch's), "
+        "kinks, NaN and infinities they follow relukit's documented conventions (those of "
+        "PyTorch, JAX and Keras), parameters are rounded to the dtype as relukit documents, "
         "and softplus is PyTorch's: ``x`` itself where ``beta * x > threshold``.",
         "Inputs: " + "; ".join(counts) + ". The float32 and float64 inputs are evenly spaced "
         "bit patterns over the whole range (each binade gets its share, subnormals and "
@@ -1062,8 +1069,9 @@ def run(
 def _switch(unit, x, got, rounded, remainder, klass, n_dys, backend) -> List[dict]:
     """How far softplus' switch to x (beta * x > threshold) is from the smooth function."""
     p = {"beta": 1.0, "threshold": 20.0, **unit.parameters}
+    t = np.dtype(unit.dtype).type
     with np.errstate(all="ignore"):
-        above = (p["beta"] * x.astype(np.float64) > p["threshold"]) & np.isfinite(x)
+        above = (float(t(p["beta"])) * x.astype(np.float64) > float(t(p["threshold"]))) & np.isfinite(x)
     out = []
     for suffix, r, k in (("", got["forward"], 2 + n_dys), ("_grad", got["grad"], 3 + n_dys)):
         acc = Accumulator()
