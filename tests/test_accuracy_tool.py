@@ -76,14 +76,16 @@ def test_compare_counts_floats(accuracy):
 def test_tiny_run(accuracy, tmp_path):
     out = tmp_path / "accuracy.json"
     assert accuracy.main(
+        # The NumPy backend only: Numba's compilation would take most of
+        # the time, and the tool treats both backends alike.
         ["--ops", "elu", "--dtypes", "float32", "--float32-points", "300", "--processes", "1",
-         "--other-sets", "0.2", "--quiet", "--json", str(out)]
+         "--other-sets", "0.2", "--backends", "numpy", "--quiet", "--json", str(out)]
     ) == 0
     report = json.loads(out.read_text())
     assert report["command"].startswith("python tools/accuracy.py --ops elu")
     assert report["method"] and report["versions"]["numpy"] == np.__version__
     ops = {(r["operation"], r["parameter_set"], r["backend"]) for r in report["results"]}
-    assert ("elu_backward", "alpha_0.5", "numpy") in ops and len(ops) == 12
+    assert ("elu_backward", "alpha_0.5", "numpy") in ops and len(ops) == 6
     for r in report["results"]:
         assert r["points"] > 0 and r["failures"] == 0, r
         # float64 evaluation rounded once: within 2 ulps of float32.

@@ -80,6 +80,8 @@ FORMATS = {
     "float64": (53, -1022, 1023, np.uint64),
 }
 ALL_DTYPES = tuple(FORMATS)
+#: relukit's CPU backends: the default (Numba) first.
+BACKENDS = ("numba", "numpy")
 
 #: Default numbers of inputs per (operation, parameter set); float16 is
 #: always every bit pattern unless ``--float16-points`` asks for fewer.
@@ -889,6 +891,7 @@ def run(
     chunk: int = 1000,
     progress: bool = True,
     other_sets: float = 0.25,
+    backends: Sequence[str] = BACKENDS,
 ) -> dict:
     """Measure, and return the report (the content of the JSON).
 
@@ -913,6 +916,8 @@ def run(
     other_sets : float
         The share of the float32 and float64 points that parameter sets
         other than the defaults get.
+    backends : sequence of str
+        relukit's backends to measure (default: Numba, the default, and NumPy).
     progress : bool
         Print progress to stderr.
 
@@ -985,7 +990,7 @@ def run(
             # Numba compiles each kernel on first use (seconds each): done
             # here while the workers run.
             for unit in units:
-                for backend in ("numba", "numpy"):
+                for backend in backends:
                     relukit_results(unit, np.zeros(4, unit.dtype), [1.0], backend)
             for key, result in zip(keys, results):
                 exact[key] = result
@@ -1008,7 +1013,7 @@ def run(
         e = np.concatenate([exact[(n, s)] for s in starts], axis=2)
         rounded, remainder, klass = e[0], e[1], e[2].astype(np.int64)
         dys = dy_values(unit.dtype)
-        for backend in ("numba", "numpy"):
+        for backend in backends:
             got = relukit_results(unit, x, dys, backend)
             kinds = [("", got["forward"], 0, None), ("_grad", got["grad"], 1, None)]
             kinds += [("_backward", b, 2 + j, dys[j]) for j, b in enumerate(got["backward"])]
@@ -1118,6 +1123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--other-sets", type=float, default=0.25,
                         help="share of the float32/float64 points for non-default parameter sets")
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--digits", type=int, default=DIGITS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="output (default docs/_data/accuracy.json)")
@@ -1130,7 +1136,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     }
     report = run(
         args.ops, args.dtypes, points, processes=max(1, args.processes), digits=args.digits,
-        seed=args.seed, progress=not args.quiet, other_sets=args.other_sets,
+        seed=args.seed, progress=not args.quiet, other_sets=args.other_sets, backends=args.backends,
     )
     report = {"command": _command(argv), **report}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
