@@ -13,13 +13,29 @@ settings.register_profile(
 settings.load_profile("relukit")
 
 
-@pytest.fixture(params=["serial", "parallel", "streamed"])
-def numba_path(request, monkeypatch):
-    """Force the Numba backend down each of its execution paths, even on small arrays."""
-    if request.param in ("parallel", "streamed"):
+def _force_path(monkeypatch, path):
+    if path in ("parallel", "streamed"):
         # Pooled, in chunks of one cache line: many chunk boundaries.
         monkeypatch.setattr(_numba, "PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(_numba, "CHUNK_MIN_BYTES", 64)
-    if request.param == "streamed":
+    if path == "streamed":
         monkeypatch.setattr(_numba, "STREAM_MIN_BYTES", 0)
+
+
+@pytest.fixture(params=["serial", "parallel", "streamed"])
+def numba_path(request, monkeypatch):
+    """Force the Numba backend down each of its execution paths, even on small arrays."""
+    _force_path(monkeypatch, request.param)
     return request.param
+
+
+@pytest.fixture(params=["numpy", "numba-serial", "numba-parallel", "numba-streamed"])
+def backend_path(request, monkeypatch):
+    """A CPU backend, and for Numba each of its execution paths: the backend's name.
+
+    The paths exist only in the Numba backend; crossing ``numba_path`` with
+    every backend would run the NumPy backend three times over.
+    """
+    backend, _, path = request.param.partition("-")
+    _force_path(monkeypatch, path)
+    return backend
