@@ -13,15 +13,15 @@ import pytest
 import relukit as rk
 
 from helpers import CPU_BACKENDS, OPERATIONS, public
+from helpers import FUNCTIONS as EVERY_OPERATION
 
 BACKENDS = pytest.mark.parametrize("backend", CPU_BACKENDS)
-FUNCTIONS = pytest.mark.parametrize("spec", OPERATIONS, ids=lambda s: s.name)
+FUNCTIONS = pytest.mark.parametrize("spec", EVERY_OPERATION)
 
 
 def _call(spec, x, **kwargs):
-    if spec.arity == 1:
-        return public(spec)(x, **kwargs)
-    return public(spec)(x, x, **kwargs)
+    """``spec`` with ``x`` as every sample input of its declaration (x, and dy)."""
+    return public(spec)(*spec.make_inputs(lambda k: x), **kwargs)
 
 
 @FUNCTIONS
@@ -107,20 +107,29 @@ def test_a_foreign_object_is_named():
         rk.relu("1.0")
 
 
-@FUNCTIONS
-@pytest.mark.parametrize(
-    "kwargs, error, match",
-    [
-        ({"negative_slope": np.array([0.1, 0.2])}, TypeError, r"negative_slope must be a real number, got an array of shape \(2,\)"),
-        ({"negative_slope": False}, TypeError, "negative_slope must be a real number, got bool"),
-        ({"negative_slope": True}, TypeError, "negative_slope must be a real number, got bool"),
-        ({"max_value": np.bool_(True)}, TypeError, "max_value must be a real number"),
-        ({"threshold": [0.5]}, TypeError, "threshold must be a real number, got list"),
-    ],
-)
-def test_parameters_are_named(spec, kwargs, error, match):
+#: Values no real-valued parameter accepts, with the end of the message.
+NOT_REAL = [
+    (np.array([0.1, 0.2]), r"must be a real number, got an array of shape \(2,\)"),
+    (False, "must be a real number, got bool"),
+    (True, "must be a real number, got bool"),
+    (np.bool_(True), "must be a real number"),
+    ([0.5], "must be a real number, got list"),
+]
+
+
+def _naming_cases():
+    for op in OPERATIONS:
+        for p in op.parameters:
+            if isinstance(p.default, str) or p.name == "axis":
+                continue  # not a real number: approximate (test_errors.py), prelu's axis
+            for value, match in NOT_REAL:
+                yield pytest.param(op, {p.name: value}, f"{p.name} {match}", id=f"{op.name}-{p.name}={value!r}")
+
+
+@pytest.mark.parametrize("spec, kwargs, match", list(_naming_cases()))
+def test_parameters_are_named(spec, kwargs, match):
     x = np.array([-1.0, 2.0])
-    with pytest.raises(error, match=f"{spec.name}\\(\\): {match}"):
+    with pytest.raises(TypeError, match=f"{spec.name}\\(\\): {match}"):
         _call(spec, x, **kwargs)
 
 
@@ -130,17 +139,30 @@ def test_out_of_another_library_is_named():
         rk.relu(np.ones(3), out=torch.zeros(3, dtype=torch.float64))
 
 
-def test_integer_dy_is_named_with_default_parameters():
-    with pytest.raises(TypeError, match=r"relu_backward\(\): dy has dtype int64, which is not supported; use float16"):
-        rk.relu_backward(np.array([1, 2]), np.array([1.0, -1.0]))
+@pytest.mark.parametrize("spec", [op for op in OPERATIONS if "dy" in op.inputs], ids=lambda s: s.name)
+def test_integer_dy_is_named_with_default_parameters(spec):
+    message = rf"{spec.name}\(\): dy has dtype int64, which is not supported; use float16"
+    with pytest.raises(TypeError, match=message):
+        public(spec)(*spec.make_inputs(lambda k: np.array([1, 2]) if k == 1 else np.array([1.0, -1.0])))
 
 
-def test_float16_overflow_is_silent_on_the_reference_backend():
-    x = np.array([-65504.0], dtype=np.float16)
+@pytest.mark.parametrize(
+    "function, kwargs, x, expected",
+    [
+        ("relu", {"negative_slope": 1.5}, -65504.0, -np.inf),
+        ("squared_relu", {}, 300.0, np.inf),
+        ("selu", {}, 65504.0, np.inf),
+        ("elu", {"alpha": 1e5}, -65504.0, -np.inf),
+        ("squared_relu_grad", {}, 40000.0, np.inf),
+    ],
+)
+def test_float16_overflow_is_silent_on_the_reference_backend(function, kwargs, x, expected):
+    """A float64 value beyond float16's range rounds to inf without a warning."""
+    x = np.array([x], dtype=np.float16)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for backend in CPU_BACKENDS:
-            assert rk.relu(x, negative_slope=1.5, backend=backend)[0] == -np.inf
+            assert getattr(rk, function)(x, backend=backend, **kwargs)[0] == expected
 
 
 @BACKENDS

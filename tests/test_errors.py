@@ -9,16 +9,18 @@ import pytest
 
 import relukit as rk
 
-from helpers import OPERATIONS, public
+from helpers import OPERATIONS, RELU_OPERATIONS, public
+from helpers import FUNCTIONS as EVERY_OPERATION
 
-FUNCTIONS = pytest.mark.parametrize("spec", OPERATIONS, ids=lambda s: s.name)
+FUNCTIONS = pytest.mark.parametrize("spec", EVERY_OPERATION)
+BACKWARD = pytest.mark.parametrize("spec", [op for op in OPERATIONS if "dy" in op.inputs], ids=lambda s: s.name)
 
 
 def call(spec, x, **kwargs):
-    if spec.arity == 1:
-        return public(spec)(x, **kwargs)
-    dy = np.ones(np.shape(x), dtype=np.float64) if np.asarray(x).dtype.kind in "fiu" else x
-    return public(spec)(dy, x, **kwargs)
+    """``spec`` on ``x``, with a float64 ``dy`` of ones (or ``x`` itself when it is not numeric)."""
+    x = np.asarray(x)
+    other = np.ones(x.shape, dtype=np.float64) if x.dtype.kind in "fiu" else x
+    return public(spec)(*spec.make_inputs(lambda k: x if k == 0 else other), **kwargs)
 
 
 @FUNCTIONS
@@ -41,39 +43,84 @@ def test_unsupported_dtypes(spec, x, dtype_name):
         public(spec)(*([x] * spec.arity))
 
 
-@FUNCTIONS
+@pytest.mark.parametrize("spec", RELU_OPERATIONS, ids=lambda s: s.name)
 def test_integers_need_plain_parameters(spec):
+    # relu's plain variant takes integers, its Keras variant does not. The
+    # operations without an integer variant refuse integers whatever the
+    # parameters (test_reference_agreement.py::test_integers_refused).
     with pytest.raises(TypeError, match="integer inputs need the default parameters"):
         call(spec, np.array([1, -1]), negative_slope=0.1)
 
 
-def test_backward_dy_must_be_floating():
-    with pytest.raises(TypeError, match="dy has dtype int64"):
-        rk.relu_backward(np.array([1]), np.array([1.0]))
+@BACKWARD
+def test_backward_dy_must_be_floating(spec):
+    with pytest.raises(TypeError, match=re.escape(f"{spec.name}(): dy has dtype int64")):
+        public(spec)(*spec.make_inputs(lambda k: np.array([1]) if k == 1 else np.array([1.0])))
 
 
-def test_backward_shapes_must_match():
+@BACKWARD
+def test_backward_shapes_must_match(spec):
     with pytest.raises(ValueError, match=r"same shape, got \(3,\) and \(2,\)"):
-        rk.relu_backward(np.ones(3), np.ones(2))
+        public(spec)(*spec.make_inputs(lambda k: np.ones(3) if k == 1 else np.ones(2)))
+
+
+#: Invalid values of each parameter of the table, by parameter name:
+#: (value, exception, message).
+INVALID = {
+    "negative_slope": [
+        (np.nan, ValueError, "negative_slope must not be NaN"),
+        (np.inf, ValueError, "negative_slope must be finite"),
+        ("0.1", TypeError, "negative_slope must be a real number"),
+    ],
+    "max_value": [
+        (np.nan, ValueError, "max_value must not be NaN"),
+        (-1.0, ValueError, "max_value must be >= 0"),
+        (1j, TypeError, "max_value must be a real number"),
+    ],
+    "threshold": [
+        (np.nan, ValueError, "threshold must not be NaN"),
+        (-np.inf, ValueError, "threshold must be finite"),
+    ],
+    "alpha": [
+        (np.nan, ValueError, "alpha must not be NaN"),
+        (np.inf, ValueError, "alpha must be finite"),
+        ("1", TypeError, "alpha must be a real number"),
+    ],
+    "beta": [
+        (np.nan, ValueError, "beta must not be NaN"),
+        (0.0, ValueError, "beta must be > 0"),
+        (-1.0, ValueError, "beta must be > 0"),
+    ],
+    "approximate": [
+        ("exact", ValueError, "approximate must be 'none' or 'tanh', got 'exact'"),
+        (None, ValueError, "approximate must be 'none' or 'tanh', got None"),
+    ],
+}
+#: Values that only some operations refuse (celu divides by alpha; elu
+#: accepts any finite alpha, as PyTorch).
+INVALID_FOR = {"celu": {"alpha": [(0.0, ValueError, "alpha must be > 0"), (-2.0, ValueError, "alpha must be > 0")]}}
+
+
+def _invalid_cases():
+    for op in OPERATIONS:
+        family = op.name.split("_")[0]
+        for p in op.parameters:
+            for value, error, match in INVALID.get(p.name, []) + INVALID_FOR.get(family, {}).get(p.name, []):
+                yield pytest.param(op, {p.name: value}, error, match, id=f"{op.name}-{p.name}={value!r}")
+
+
+@pytest.mark.parametrize("spec, kwargs, error, match", list(_invalid_cases()))
+def test_invalid_parameters(spec, kwargs, error, match):
+    with pytest.raises(error, match=re.escape(f"{spec.name}(): {match}")):
+        call(spec, np.ones(3), **kwargs)
 
 
 @FUNCTIONS
-@pytest.mark.parametrize(
-    "kwargs, error, match",
-    [
-        ({"negative_slope": np.nan}, ValueError, "negative_slope must not be NaN"),
-        ({"threshold": np.nan}, ValueError, "threshold must not be NaN"),
-        ({"max_value": np.nan}, ValueError, "max_value must not be NaN"),
-        ({"max_value": -1.0}, ValueError, "max_value must be >= 0"),
-        ({"negative_slope": np.inf}, ValueError, "negative_slope must be finite"),
-        ({"threshold": -np.inf}, ValueError, "threshold must be finite"),
-        ({"negative_slope": "0.1"}, TypeError, "negative_slope must be a real number"),
-        ({"max_value": 1j}, TypeError, "max_value must be a real number"),
-    ],
-)
-def test_invalid_parameters(spec, kwargs, error, match):
-    with pytest.raises(error, match=match):
-        call(spec, np.ones(3), **kwargs)
+def test_unknown_parameter(spec):
+    # relu's parameters mean nothing to the others, and the reverse.
+    other = "negative_slope" if "negative_slope" not in {p.name for p in spec.parameters} else "alpha"
+    with pytest.raises(TypeError, match=other):
+        call(spec, np.ones(3), **{other: 0.5})
 
 
 @FUNCTIONS
@@ -103,12 +150,21 @@ def test_read_only_out(spec):
         call(spec, np.ones(3), out=out)
 
 
-@FUNCTIONS
-def test_error_before_write_on_bad_parameters(spec):
+def _first_bad_parameter():
+    for op in OPERATIONS:
+        for p in op.parameters:
+            cases = [c for c in INVALID.get(p.name, []) if c[1] is ValueError]
+            if cases:
+                yield pytest.param(op, {p.name: cases[0][0]}, id=op.name)
+                break
+
+
+@pytest.mark.parametrize("spec, kwargs", list(_first_bad_parameter()))
+def test_error_before_write_on_bad_parameters(spec, kwargs):
     x = np.array([-1.0, 2.0])
     out = np.full(2, 7.0)
     with pytest.raises(ValueError):
-        call(spec, x, out=out, max_value=-2)
+        call(spec, x, out=out, **kwargs)
     np.testing.assert_array_equal(out, [7.0, 7.0])
 
 
@@ -135,3 +191,5 @@ def test_positional_only_and_keyword_only():
         rk.relu(x=np.ones(2))
     with pytest.raises(TypeError):
         rk.relu(np.ones(2), None, 0.1)
+    with pytest.raises(TypeError):
+        rk.celu(np.ones(2), 0.5)  # alpha is keyword-only too

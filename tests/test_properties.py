@@ -8,7 +8,17 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 
-from helpers import BY_NAME, CPU_BACKENDS, FLOAT_DTYPES, assert_matches_reference, public, reference
+from helpers import (
+    BY_NAME,
+    CPU_BACKENDS,
+    FLOAT_DTYPES,
+    OPERATIONS,
+    RELU_OPERATIONS,
+    assert_matches_reference,
+    make_inputs,
+    public,
+    reference,
+)
 
 float_dtypes = st.sampled_from([np.dtype(d) for d in FLOAT_DTYPES]).flatmap(
     lambda d: st.sampled_from([d, d.newbyteorder(">" if np.little_endian else "<")])
@@ -27,7 +37,9 @@ def arrays(draw, dtype=None, shape=None):
     return view[tuple(slice(0, s) for s in shape)]
 
 
-params = st.fixed_dictionaries(
+#: relu's parameters, drawn over their whole range (the other operations'
+#: are drawn in test_family.py).
+relu_params = st.fixed_dictionaries(
     {},
     optional={
         "negative_slope": st.floats(-2, 2, allow_nan=False),
@@ -40,20 +52,36 @@ params = st.fixed_dictionaries(
 def _check(spec, inputs, kwargs, backend):
     expected = public(spec)(*inputs, backend="numpy", **kwargs)
     result = public(spec)(*inputs, backend=backend, **kwargs)
-    assert_matches_reference(result, expected)
+    assert_matches_reference(result, expected, spec.ulps)
 
 
-@given(x=arrays(), kwargs=params, backend=st.sampled_from(CPU_BACKENDS))
+@given(x=arrays(), kwargs=relu_params, backend=st.sampled_from(CPU_BACKENDS))
 def test_relu_and_grad(x, kwargs, backend):
     for name in ("relu", "relu_grad"):
         _check(BY_NAME[name], (x,), kwargs, backend)
 
 
-@given(data=st.data(), kwargs=params, backend=st.sampled_from(CPU_BACKENDS))
-def test_backward(data, kwargs, backend):
+@given(data=st.data(), kwargs=relu_params, backend=st.sampled_from(CPU_BACKENDS))
+def test_relu_backward(data, kwargs, backend):
     x = data.draw(arrays())
     dy = data.draw(arrays(shape=x.shape))
     _check(BY_NAME["relu_backward"], (dy, x), kwargs, backend)
+
+
+@given(data=st.data(), backend=st.sampled_from(CPU_BACKENDS))
+def test_every_operation(data, backend):
+    """Any operation of the table, any of its parameter sets, arbitrary float arrays."""
+    op = data.draw(st.sampled_from([op for op in OPERATIONS if op not in RELU_OPERATIONS]))
+    params_name = data.draw(st.sampled_from(sorted(op.parameter_sets)))
+    x = data.draw(arrays())
+    # The declaration says which inputs there are; each array input that
+    # has x's shape is drawn (dy), the others are the declaration's own.
+    template = make_inputs(op, x.shape, "float64")
+    inputs = [
+        x if name == "x" else data.draw(arrays(shape=x.shape)) if t.shape == x.shape else t
+        for name, t in zip(op.inputs, template)
+    ]
+    _check(op, inputs, op.parameter_sets[params_name], backend)
 
 
 @given(x=arrays(dtype=np.dtype(np.float32)), backend=st.sampled_from(CPU_BACKENDS))

@@ -7,7 +7,7 @@ import pytest
 
 import relukit as rk
 
-from helpers import CPU_BACKENDS, FLOAT_DTYPES, OPERATIONS
+from helpers import CPU_BACKENDS, FLOAT_DTYPES, SMOOTH_OPERATIONS, public
 
 BACKENDS = pytest.mark.parametrize("backend", CPU_BACKENDS)
 FLOATS = pytest.mark.parametrize("dtype", FLOAT_DTYPES)
@@ -146,14 +146,29 @@ def test_default_backend_is_numba():
     assert _backends.default_for("numpy") == "numba"
 
 
-@pytest.mark.parametrize("spec", OPERATIONS, ids=lambda s: s.name)
-def test_forward_output_in_place_of_x(spec):
-    """relu_backward(dy, relu(x)) == relu_backward(dy, x) where documented."""
-    if spec.name != "relu_backward":
-        return
+def test_forward_output_in_place_of_x():
+    """relu_backward(dy, relu(x)) == relu_backward(dy, x) where documented.
+
+    relu's alone: the smooth activations' derivatives are not functions of
+    their output (elu's is, for x <= 0, but not as relu_backward takes it).
+    """
     x = np.random.default_rng(0).standard_normal(1000) * 8
     x[:5] = [0.0, -0.0, 6.0, np.inf, -np.inf]
     dy = np.random.default_rng(1).standard_normal(1000)
     for params in ({}, {"max_value": 6.0}, {"negative_slope": 0.1}, {"negative_slope": 0.1, "max_value": 6.0}):
         y = rk.relu(x, **params)
         np.testing.assert_array_equal(rk.relu_backward(dy, y, **params), rk.relu_backward(dy, x, **params))
+
+
+@BACKENDS
+@pytest.mark.parametrize("spec", SMOOTH_OPERATIONS, ids=lambda s: s.name)
+def test_smooth_scalars_and_lists_like_numpy(spec, backend):
+    """Python floats and lists compute in float64; Python ints are integers, refused."""
+    args = spec.make_inputs(lambda k: -2.5)
+    result = public(spec)(*args, backend=backend)
+    assert isinstance(result, np.float64)
+    assert result == public(spec)(*[np.array([a]) for a in args], backend=backend)[0]
+    nested = public(spec)(*spec.make_inputs(lambda k: [[-1.0, 2.0]]), backend=backend)
+    assert nested.shape == (1, 2) and nested.dtype == np.float64
+    with pytest.raises(TypeError, match="x has dtype int64, which is not supported"):
+        public(spec)(*spec.make_inputs(lambda k: 3 if k == 0 else 1.0), backend=backend)
