@@ -4,9 +4,12 @@ Each works in plain Python on NumPy scalars (so a kernel body can be read
 and tried without Numba) and is compiled into the kernels by the Numba
 backend (``relukit._numba_drivers``), which registers every function of
 :data:`JITABLE` and gives :func:`zero_of` its own implementation before any
-kernel is compiled. The elementary functions are NumPy's ufuncs (or
-``math``'s where NumPy has none), which Numba compiles to calls of the
-C library's double-precision functions.
+kernel is compiled. The elementary functions :func:`exp`, :func:`expm1`,
+:func:`log1p` and :func:`erfc` call NumPy's ufuncs (or ``math``'s where
+NumPy has none) here, and the Numba backend compiles relukit's own
+vectorizable float64 implementations in their place
+(``relukit._numba_math``): the C library's, one call per element, would
+keep every loop that uses them scalar.
 """
 
 from __future__ import annotations
@@ -15,10 +18,34 @@ import math
 
 import numpy as np
 
-exp = np.exp
-expm1 = np.expm1
-log1p = np.log1p
-erfc = math.erfc
+def exp(x):
+    """``e**x`` in float64."""
+    return np.exp(x)
+
+
+def expm1(x):
+    """``e**x - 1`` in float64, accurate near 0."""
+    return np.expm1(x)
+
+
+def log1p(x):
+    """``log(1 + x)`` in float64, accurate near 0."""
+    return np.log1p(x)
+
+
+def erfc(x):
+    """The complementary error function ``1 - erf(x)``, accurate where it is small."""
+    return math.erfc(x)
+
+
+def ratio(n, d):
+    """``n / d`` as IEEE 754 divides.
+
+    The Numba backend compiles it without the zero-divisor check of
+    Numba's ``/`` (a branch that raises, which keeps the loop around it
+    from vectorizing); every divisor the helpers below pass is >= 1.
+    """
+    return n / d
 
 
 def zero_of(x):
@@ -46,7 +73,7 @@ def sigmoids(v):
     ``exp(-|v|)`` never overflows; NaN gives NaN twice.
     """
     e = exp(-abs(v))
-    p = 1.0 / (1.0 + e)
+    p = ratio(1.0, 1.0 + e)
     q = e * p
     if v >= 0.0:
         return p, q
@@ -63,9 +90,9 @@ def mish_parts(v):
     e = exp(-abs(v))
     if v >= 0.0:
         d = 1.0 + 2.0 * e + 2.0 * e * e
-        return (1.0 + 2.0 * e) / d, 2.0 * e * e / d, 1.0 / (1.0 + e)
+        return ratio(1.0 + 2.0 * e, d), ratio(2.0 * e * e, d), ratio(1.0, 1.0 + e)
     n = e * (e + 2.0)
-    return n / (n + 2.0), 2.0 / (n + 2.0), e / (1.0 + e)
+    return ratio(n, n + 2.0), ratio(2.0, n + 2.0), ratio(e, 1.0 + e)
 
 
 #: The helpers above that the Numba backend compiles as they are.
