@@ -35,7 +35,6 @@ import numpy as np
 from numba.extending import overload
 
 from . import _numba_math
-from . import _numba_math
 from ._ops import _elements
 from ._ops._family import ChainRule
 from ._streaming import store_fence, stream_copy
@@ -68,9 +67,6 @@ def _compile_as_written(helper):
 
 for _helper in _elements.JITABLE:
     _compile_as_written(_helper)
-
-# exp, expm1, log1p, erfc: relukit's vectorizable implementations.
-_numba_math.register()
 
 # exp, expm1, log1p, erfc: relukit's vectorizable implementations.
 _numba_math.register()
@@ -237,7 +233,6 @@ def code_hash(element) -> str:
         element.__code__
     ]
     codes += [helper.__code__ for helper in _elements.JITABLE]
-    codes += [function.__code__ for function in _numba_math.COMPILED]
     codes += [function.__code__ for function in _numba_math.COMPILED]
     digest = hashlib.sha256(b"".join(marshal.dumps(c) for c in codes) + __version__.encode())
     return digest.hexdigest()[:12]
