@@ -23,10 +23,9 @@ which NumPy casts to the array's dtype, so a float32 peer computes in
 float32 like PyTorch. They agree with relukit to float32 rounding on
 finite inputs, which ``tests`` do not check and the bench's authors did
 once by hand; they do not reproduce relukit's care at +-inf or where the
-naive formula cancels. Two known differences, both at a single point:
-softplus and its derivative take no threshold (``logaddexp(x, 0)`` is
-``x`` to rounding above 20), and PyTorch's ``hardswish_backward`` gives 0
-at -3 and 1 at 3, where relukit gives -0.5 and 1.5.
+naive formula cancels. One known difference: softplus and its
+derivative take no threshold (``logaddexp(x, 0)`` is ``x`` to rounding
+above 20).
 """
 
 from __future__ import annotations
@@ -402,7 +401,8 @@ def _softplus_torch(torch):
 SOFTPLUS = _activation(_softplus_numpy, _softplus_torch)
 
 
-# --- Hardswish: x * clip(x + 3, 0, 6) / 6; derivative x / 3 + 1/2 on [-3, 3] ----------------
+# --- Hardswish: x * clip(x + 3, 0, 6) / 6; derivative x / 3 + 1/2 on (-3, 3) ----------------
+# At the kinks the derivative is 0 at -3 and 1 at 3, as PyTorch's kernel.
 
 
 def _hardswish_numpy(special):
@@ -415,8 +415,8 @@ def _hardswish_numpy(special):
     def grad(x, out):
         g = np.multiply(x, 1.0 / 3.0)
         g += 0.5
-        np.copyto(g, 0.0, where=x < -3.0)
-        np.copyto(g, 1.0, where=x > 3.0)
+        np.copyto(g, 0.0, where=x <= -3.0)
+        np.copyto(g, 1.0, where=x >= 3.0)
         np.copyto(out, g)
         return out
 
