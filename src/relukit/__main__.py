@@ -8,14 +8,27 @@ import os
 import sys
 import threading
 
+from ._bench_report import MODES
 from ._ops import BENCH_SIZES, BENCH_SIZES_FULL, CPU_BACKENDS, FLOAT_DTYPES
 
 _DESCRIPTION = """\
-Time every relukit function (every operation of its table) against the
-best NumPy and PyTorch spellings of the same job, in one process. Each job
-is compared like with like: allocating a new result, writing into out=y,
-and in place. Prints median times, GB/s and relukit's speed-up, then the
-speed targets, and says when the machine was too busy to trust a figure.
+Time relukit's functions (operations of its table, chosen with --ops)
+against the best NumPy/SciPy and PyTorch spellings of the same job, in one
+process. Each job is compared like with like: allocating a new result,
+writing into out=y, and in place. Prints median times, GB/s and relukit's
+speed-up, then the speed targets, and says when the machine was too busy
+to trust a figure.
+
+By default it times relu and gelu, each with its _grad and _backward:
+relu's memory-bound kernels, where the bandwidth targets are set, and
+gelu's, the costliest of the smooth rectifiers. With over thirty
+operations in the table, timing all of them (--ops all) takes over five
+times as long as the default. The smooth family's
+targets (at 1e5, 1e6 and 1e7, allocating and out=; within 1.5x of relu at
+1e7) are checked with e.g.
+
+  python -m relukit bench --ops relu smooth --sizes 1e5 1e6 1e7
+      --dtype float32 --modes allocating out
 """
 
 
@@ -61,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help="sizes 1e3..1e7, float32, 3 samples (without it: up to 1e8, float32 and float64, 5 samples)",
+    )
+    bench.add_argument(
+        "--ops",
+        nargs="+",
+        metavar="NAME",
+        help="what to time: an activation with its _grad and _backward (relu, gelu, ...), "
+        "one operation (gelu_grad), 'smooth' (the nine smooth rectifiers) or 'all' "
+        "(default: relu gelu; see above)",
+    )
+    bench.add_argument(
+        "--modes",
+        nargs="+",
+        choices=MODES,
+        metavar="M",
+        help=f"ways of calling to time, of {', '.join(MODES)} (default: all three)",
     )
     bench.add_argument("--sizes", nargs="+", metavar="N", help="elements per input, e.g. 1e3 1e6 or 2**20")
     bench.add_argument(
@@ -115,9 +143,14 @@ def check_options(args):
     """The run's settings from ``args``; ``args.error`` (exit 2) on the first bad one."""
     import numpy as np
 
-    from . import _backends, _bench_plot
+    from . import _backends, _bench, _bench_plot
 
     fail = args.error
+    try:
+        operations = _bench.select_operations(args.ops or _bench.DEFAULT_OPS)
+    except ValueError as error:
+        fail(f"--ops: {error}")
+    modes = [m for m in MODES if m in (args.modes or MODES)]
     sizes = BENCH_SIZES if args.quick else BENCH_SIZES_FULL
     if args.sizes:
         try:
@@ -151,7 +184,9 @@ def check_options(args):
         problem = path is not None and check(path)
         if problem:
             fail(f"{option}: {problem}")
-    return argparse.Namespace(sizes=sizes, dtypes=dtypes, repeat=repeat, backends=backends)
+    return argparse.Namespace(
+        sizes=sizes, dtypes=dtypes, repeat=repeat, backends=backends, operations=operations, modes=modes
+    )
 
 
 # --- the run ----------------------------------------------------------------------------
@@ -179,7 +214,9 @@ def _compile(settings):
     timer = threading.Timer(_bench.COMPILE_NOTICE_AFTER, say)
     timer.start()
     try:
-        seconds = _bench.warm_up(settings.dtypes, settings.backends, settings.sizes)
+        # Positional, and only what the settings hold: callers may pass fewer.
+        extra = [getattr(settings, k) for k in ("operations", "modes") if hasattr(settings, k)]
+        seconds = _bench.warm_up(settings.dtypes, settings.backends, settings.sizes, *extra)
     finally:
         timer.cancel()
         timer.join()
@@ -198,6 +235,11 @@ def _header(machine, settings, busy: int) -> str:
         f"sizes {' '.join(map(report.size_text, settings.sizes))}; {' '.join(settings.dtypes)}; "
         f"median of {settings.repeat} samples",
     ]
+    names = [op.name for op in settings.operations]
+    activations = [n for n in names if not n.endswith(("_grad", "_backward"))]
+    trios = all(f"{n}{r}" in names for n in activations for r in ("_grad", "_backward"))
+    chosen = f"{' '.join(activations)}, each with _grad and _backward" if trios else " ".join(names)
+    lines.append(report.wrap(f"operations: {chosen}; modes: {' '.join(settings.modes)}", "", "  "))
     if busy:
         lines.append(
             report.wrap(
@@ -225,7 +267,10 @@ def _measure(settings, busy: int):
     _compile(settings)
     notes = []
     with _bench.busy_cores(busy):
-        rows = _bench.run(settings.sizes, settings.dtypes, settings.backends, settings.repeat, _progress, notes)
+        rows = _bench.run(
+            settings.sizes, settings.dtypes, settings.backends, settings.repeat, _progress, notes,
+            settings.operations, settings.modes,
+        )
         load_notes.append(_bench.load_note("at the end", busy))
     if sys.stderr.isatty():
         sys.stderr.write("\r" + " " * 79 + "\r")
@@ -234,13 +279,15 @@ def _measure(settings, busy: int):
 
 def _bench(args, argv) -> int:
     from . import _backends, _bench, _bench_report as report, _bench_targets as targets
-    from ._ops import OPERATIONS
 
     settings = check_options(args)
+    threads_note = _bench.match_torch_threads()
     machine = _bench.machine_description()
     cores = machine["cores"] or 1
     busy = cores - 1 if args.busy else 0
     print(_header(machine, settings, busy))
+    if threads_note:
+        print(threads_note)
     rows, notes, load_notes = _measure(settings, busy)
     gpu_rows, gpu_targets, gpu_libraries = _gpu(settings)
     rows += gpu_rows
@@ -250,9 +297,20 @@ def _bench(args, argv) -> int:
         return f"needs --sizes {' '.join(map(report.size_text, sizes))}{more}"
 
     automatic = _backends.default_for("numpy")
-    hints = targets.Hints(size_hint, lambda d: f"needs --dtype {d}", ours=f"needs --backends {automatic}")
+    def operations_hint(names):
+        activations = dict.fromkeys(n.replace("_backward", "").replace("_grad", "") for n in names)
+        return f"needs --ops {' '.join(activations)}"
+
+    hints = targets.Hints(
+        size_hint,
+        lambda d: f"needs --dtype {d}",
+        ours=f"needs --backends {automatic}",
+        operations=operations_hint,
+        mode=lambda m: f"needs --modes {m}",
+    )
     checks = targets.check_targets(
-        rows, _bench.TARGETS + gpu_targets, [op.name for op in OPERATIONS], args.busy, hints, _bench.peer_hint
+        rows, _bench.TARGETS + gpu_targets, [op.name for op in settings.operations], args.busy, hints,
+        _bench.peer_hint,
     )
     print(report.format_legend(rows, settings.repeat, {**_bench.peer_libraries(), **gpu_libraries}))
     print(report.format_table(rows))

@@ -39,9 +39,32 @@ BUSY_ALLOWANCE = 0.10
 
 _BOTH = ("float32", "float64")
 
+#: The operations of the first ReLU targets (and of relu_baseline below).
+RELU_TRIO = ("relu", "relu_grad", "relu_backward")
+#: The smooth rectifiers whose kernels call exp, expm1, log1p or erfc; the
+#: rest of the family (hardswish, squared_relu) only multiply and select.
+TRANSCENDENTAL = ("elu", "selu", "celu", "gelu", "silu", "mish", "softplus")
+
+
+def _trios(names):
+    return tuple(f"{name}{role}" for name in names for role in ("", "_grad", "_backward"))
+
+
+def smooth_names():
+    """The names of the smooth rectifiers' operations, as the table declares them."""
+    from ._ops import smooth
+
+    return tuple(op.name for op in smooth.OPERATIONS)
+
+
+#: Where the smooth family's targets are set: in and past the caches,
+#: allocating and into out= (in place, PyTorch lacks half the forms).
+_FAMILY_SIZES = (10**5, 10**6, 10**7)
+_FAMILY_MODES = ("allocating", "out")
+
 #: The speed targets. Ratios are a peer's time over relukit's, like with like.
 TARGETS = (
-    Target(1.0, sizes=(10**3, 10**5, 10**6, 10**7, 10**8), dtypes=_BOTH),
+    Target(1.0, RELU_TRIO, sizes=(10**3, 10**5, 10**6, 10**7, 10**8), dtypes=_BOTH),
     Target(1.5, ("relu",), ("allocating",), (10**3,), _BOTH, peer="np.maximum(x, 0)"),
     Target(0.95, ("relu",), ("in_place",), (10**8,), _BOTH, peer="torch.relu_(x)"),
     Target(
@@ -51,7 +74,77 @@ TARGETS = (
         note="With the other cores busy, never slower than NumPy's single "
         f"thread ({BUSY_ALLOWANCE:.0%} allowance).",
     ),
+    Target(
+        1.0,
+        smooth_names(),
+        _FAMILY_MODES,
+        _FAMILY_SIZES,
+        library="torch",
+        scope="every smooth rectifier, its _grad and _backward",
+        note="PyTorch's own CPU kernels on as many threads as relukit's pool.",
+    ),
+    Target(
+        1.0,
+        smooth_names(),
+        _FAMILY_MODES,
+        _FAMILY_SIZES,
+        library="numpy",
+        scope="every smooth rectifier, its _grad and _backward",
+        note="The formula as NumPy (and SciPy) ufuncs with out=.",
+    ),
+    Target(
+        1 / 1.5,
+        _trios(TRANSCENDENTAL),
+        _FAMILY_MODES,
+        (10**7,),
+        baseline="relu",
+        scope="the transcendental ones (" + " ".join(TRANSCENDENTAL) + "), _grad, _backward",
+        note="Their exp or erfc should cost little beside the memory traffic "
+        "that bounds relu at this size.",
+    ),
 )
+
+#: What ``--ops`` accepts besides operation and activation names.
+GROUPS = {
+    "all": "every operation of the table",
+    "smooth": "the smooth rectifiers (elu ... squared_relu), each with _grad and _backward",
+}
+#: The default ``--ops``: relu's three memory-bound kernels, where the
+#: bandwidth targets are set, and gelu's, the costliest of the smooth ones
+#: (erfc), where the formulations differ most. The whole table takes
+#: about ten times as long.
+DEFAULT_OPS = ("relu", "gelu")
+
+
+def select_operations(names, table=OPERATIONS):
+    """The operations ``names`` select, in table order; ValueError naming a bad one.
+
+    A name is a group of :data:`GROUPS`, an activation (``gelu``: gelu,
+    gelu_grad and gelu_backward) or one operation (``gelu_grad``).
+    """
+    by_name = {op.name: op for op in table}
+    chosen = set()
+    for name in names:
+        if name == "all":
+            chosen.update(by_name)
+        elif name == "smooth":
+            chosen.update(n for n in smooth_names() if n in by_name)
+        elif name in by_name:
+            trio = [n for n in (name, f"{name}_grad", f"{name}_backward") if n in by_name]
+            # An activation brings its derivative and backward pass; a
+            # _grad or _backward name is that operation alone.
+            chosen.update(trio if not name.endswith(("_grad", "_backward")) else [name])
+        else:
+            raise ValueError(
+                f"{name!r} is neither an operation nor one of {', '.join(GROUPS)}"
+                f" (operations: {', '.join(_activations(table))}, each also with _grad, _backward)"
+            )
+    return [op for op in table if op.name in chosen]
+
+
+def _activations(table):
+    names = [op.name for op in table]
+    return [n for n in names if not n.endswith(("_grad", "_backward"))]
 
 
 # --- timing ------------------------------------------------------------------------
@@ -153,7 +246,7 @@ def _automatic_first(backends):
     return sorted(backends, key=lambda b: b != automatic)
 
 
-def run(sizes, dtypes, backends, repeat, progress=None, notes=None, operations=OPERATIONS):
+def run(sizes, dtypes, backends, repeat, progress=None, notes=None, operations=OPERATIONS, modes=MODES):
     """Time every operation, mode, size and dtype; return the rows.
 
     Parameters
@@ -173,6 +266,8 @@ def run(sizes, dtypes, backends, repeat, progress=None, notes=None, operations=O
         Peers that failed are dropped, with a line appended here.
     operations : sequence of Operation
         By default the whole table.
+    modes : sequence of str
+        Of ``MODES``; by default all three.
 
     Returns
     -------
@@ -185,7 +280,7 @@ def run(sizes, dtypes, backends, repeat, progress=None, notes=None, operations=O
         inputs = op.make_inputs(sample_values(size, dtype))
         out = np.empty_like(inputs[op.inputs.index(op.result_like)])
         nbytes = op.traffic * size * np.dtype(dtype).itemsize
-        for mode in MODES:
+        for mode in modes:
             if progress is not None:
                 progress(f"[{index}/{len(jobs)}] {op.name} {MODE_SHORT[mode]} {size_text(size)} {dtype}")
             ours = relukit_calls(op, mode, inputs, out, backends)
@@ -210,7 +305,7 @@ def run(sizes, dtypes, backends, repeat, progress=None, notes=None, operations=O
     return rows
 
 
-def warm_up(dtypes, backends, sizes, operations=OPERATIONS) -> float:
+def warm_up(dtypes, backends, sizes, operations=OPERATIONS, modes=MODES) -> float:
     """Call every relukit path the run will take once; return the seconds spent.
 
     The first call of a Numba kernel compiles it (seconds on a cold cache,
@@ -229,7 +324,7 @@ def warm_up(dtypes, backends, sizes, operations=OPERATIONS) -> float:
             for op in operations:
                 inputs = op.make_inputs(sample_values(size, dtype))
                 out = np.empty_like(inputs[op.inputs.index(op.result_like)])
-                for mode in MODES:
+                for mode in modes:
                     for _, call in relukit_calls(op, mode, inputs, out, backends).values():
                         call()
     return time.perf_counter() - start
@@ -312,9 +407,39 @@ def _torch_threads():
     return torch.get_num_threads()
 
 
+def relukit_threads() -> int:
+    """The threads relukit's pool computes with (``RELUKIT_NUM_THREADS`` or the CPUs)."""
+    from ._pool import default_threads
+
+    return default_threads()
+
+
+def match_torch_threads():
+    """Give PyTorch as many threads as relukit's pool; a sentence when that changed them.
+
+    The targets compare with PyTorch "on the same thread count": PyTorch
+    picks its own count (physical cores, or ``OMP_NUM_THREADS``), which
+    may differ from relukit's. Does nothing without PyTorch.
+    """
+    if _torch_threads() is None:
+        return None
+    import torch
+
+    ours, theirs = relukit_threads(), torch.get_num_threads()
+    if ours == theirs:
+        return None
+    torch.set_num_threads(ours)
+    return f"PyTorch set to {ours} threads, as relukit's pool (it chose {theirs})."
+
+
 def peer_libraries() -> dict:
     """Legend text for the peers' libraries, with versions and threads."""
-    texts = {"numpy": f"NumPy {np.__version__}, its ufuncs on one thread"}
+    numpy = f"NumPy {np.__version__}"
+    if "scipy" in sys.modules:  # a peer used scipy.special
+        import scipy
+
+        numpy += f" (and SciPy {scipy.__version__}'s special functions where named)"
+    texts = {"numpy": f"{numpy}, its ufuncs on one thread"}
     threads = _torch_threads()
     if threads is not None:
         import torch

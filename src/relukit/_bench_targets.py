@@ -37,6 +37,12 @@ class Target(NamedTuple):
     device: str = "cpu"
     #: Said after the generated description, e.g. why the ratio.
     note: str = ""
+    #: The operations in words, said instead of their list when given.
+    scope: str = ""
+    #: Compare with relukit's own operation of this name in the same role
+    #: (``relu`` for ``gelu``, ``relu_grad`` for ``gelu_grad``...) rather
+    #: than with a peer: the ratio is its time over the operation's.
+    baseline: Optional[str] = None
 
 
 class Comparison(NamedTuple):
@@ -65,17 +71,27 @@ class Hints(NamedTuple):
     busy: str = "needs --busy"
     quiet: str = "needs a run without --busy"
     ours: str = "relukit's default call was not timed"
+    #: ``operations(names not run) -> hint``; None: "not measured".
+    operations: Optional[Callable[[list], str]] = None
+    #: ``mode(mode not run) -> hint``; None: "not measured".
+    mode: Optional[Callable[[str], str]] = None
 
 
 def describe(target: Target) -> str:
     """The target in words, from its fields (so the two cannot disagree)."""
-    if target.peer:
+    if target.baseline:
+        base = target.baseline
+        peer = f"relukit's own {base} ({base}_grad, {base}_backward for those)"
+    elif target.peer:
         peer = target.peer
     else:
         library = f"{target.library} " if target.library else ""
         peer = f"the fastest {library}peer"
     parts = [f"relukit >= {target.ratio:.2f}x {peer}"]
-    parts.append("every operation" if target.operations is None else " ".join(target.operations))
+    if target.scope:
+        parts.append(target.scope)
+    else:
+        parts.append("every operation" if target.operations is None else " ".join(target.operations))
     parts.append(
         "every mode" if tuple(target.modes) == MODES else ", ".join(MODE_SHORT[m] for m in target.modes)
     )
@@ -84,6 +100,8 @@ def describe(target: Target) -> str:
     text = "; ".join(parts)
     if target.time != "seconds":
         text += f" (by {target.time})"
+    if target.baseline:
+        text += f" (within {1 / target.ratio:.2f}x of its time)"
     if target.busy:
         text = "--busy: " + text
     return text + (f". {target.note}" if target.note else "")
@@ -105,22 +123,42 @@ def check_targets(rows, targets, operations, busy: bool, hints: Hints, peer_hint
         groups.setdefault((row.device, row.function, row.mode, row.dtype, row.size), []).append(row)
     sizes = sorted({r.size for r in rows})
     dtypes = list(dict.fromkeys(r.dtype for r in rows))
+    functions = {r.function for r in rows}
+    modes = {r.mode for r in rows}
     checks = []
     for target in targets:
         comparisons, not_run = [], {}
         wanted = target.sizes or sizes
         missing = [size for size in wanted if size not in sizes]
         size_hint = hints.size(missing) if missing else ""
+        unrun = [f for f in target.operations or operations if f not in functions]
+        if target.baseline:
+            unrun += [
+                f for f in dict.fromkeys(_baseline(target, f) for f in target.operations or operations)
+                if f not in functions
+            ]
+        operations_hint = (hints.operations(unrun) if hints.operations else "not measured") if unrun else ""
         jobs = itertools.product(target.operations or operations, target.modes, target.dtypes or dtypes, wanted)
         for function, mode, dtype, size in jobs:
             if target.busy != busy:
                 why = hints.busy if target.busy else hints.quiet
+            elif function in unrun or (target.baseline and _baseline(target, function) in unrun):
+                why = operations_hint
+            elif mode not in modes:
+                why = hints.mode(mode) if hints.mode else "not measured"
             elif dtype not in dtypes:
                 why = hints.dtype(dtype)
             elif size not in sizes:
                 why = size_hint
             else:
                 group = groups.get((target.device, function, mode, dtype, size), [])
+                if target.baseline:
+                    base = groups.get((target.device, _baseline(target, function), mode, dtype, size), [])
+                    group = [r for r in group if r.library == RELUKIT] + [
+                        r._replace(ours=False, library=REFERENCE + " baseline", label=f"{r.function}: {r.label}")
+                        for r in base
+                        if r.library == RELUKIT
+                    ]
                 found = _compare(target, group, hints, peer_hint)
                 if not isinstance(found, str):
                     comparisons.append(found)
@@ -129,6 +167,14 @@ def check_targets(rows, targets, operations, busy: bool, hints: Hints, peer_hint
             not_run[why] = not_run.get(why, 0) + 1
         checks.append(Check(target, tuple(comparisons), not_run))
     return checks
+
+
+def _baseline(target: Target, function: str) -> str:
+    """The operation of ``target.baseline`` in the role ``function`` plays."""
+    for role in ("_grad", "_backward"):
+        if function.endswith(role):
+            return target.baseline + role
+    return target.baseline
 
 
 def _compare(target: Target, group, hints: Hints, peer_hint):
@@ -142,9 +188,12 @@ def _compare(target: Target, group, hints: Hints, peer_hint):
         if not r.ours
         and (target.peer is None or r.label == target.peer)
         and (r.library == target.library if target.library else r.library != REFERENCE)
+        and (r.library == REFERENCE + " baseline") == bool(target.baseline)
     ]
     if not peers:
         wanted = target.peer or (f"{target.library} peer" if target.library else "peer")
+        if target.baseline:
+            return f"relukit's {_baseline(target, ours.function)} was not timed"
         hint = peer_hint(target, wanted) if peer_hint else None
         return hint or f"no {wanted} for {ours.function} {MODE_SHORT[ours.mode]}"
     peer = min(peers, key=lambda r: _time(r, target.time))
