@@ -24,8 +24,21 @@ __all__ = [
 
 
 def public(op):
-    """The public function generated for operation ``op``."""
-    return getattr(relukit, op.name)
+    """The public function generated for operation ``op``.
+
+    For a backward pass that also returns its channel input's gradient
+    (``prelu_backward``: ``(dx, dweight)``), a function that returns ``dx``
+    only, so that the tests of every operation's main result apply to it;
+    ``tests/test_prelu.py`` checks the pair.
+    """
+    function = getattr(relukit, op.name)
+    if op.channel_gradient is None:
+        return function
+
+    def main_result(*args, **kwargs):
+        return function(*args, **kwargs)[0]
+
+    return main_result
 
 
 def kwargs_of(op, params_name):
@@ -219,6 +232,7 @@ def assert_matches_reference(result, expected, ulps=0):
     never a relative error. Infinities must match exactly (``spacing(inf)``
     is NaN, and an overflow on one backend only is a bug).
     """
+    floor = np.broadcast_to(getattr(expected, "floor", 0.0), np.shape(expected))
     result, expected = np.asarray(result), np.asarray(expected)
     assert result.shape == expected.shape
     assert result.dtype.newbyteorder("=") == expected.dtype.newbyteorder("=")
@@ -227,17 +241,17 @@ def assert_matches_reference(result, expected, ulps=0):
         return
     nan = np.isnan(expected)
     np.testing.assert_array_equal(np.isnan(result), nan, err_msg="NaN positions differ")
-    got, want = result[~nan], expected[~nan]
+    got, want, floor = result[~nan], expected[~nan], floor[~nan]
     infinite = np.isinf(want)
     np.testing.assert_array_equal(got[infinite], want[infinite], err_msg="infinities differ")
     if ulps == 0:
         differ = np.flatnonzero(got != want)
     else:
         dtype = want.dtype.newbyteorder("=")
-        floor = np.finfo(dtype).tiny
-        magnitude = np.where(infinite, floor, np.abs(want.astype(dtype)))
+        tiny = np.finfo(dtype).tiny
+        magnitude = np.where(infinite, tiny, np.abs(want.astype(dtype)))
         with np.errstate(invalid="ignore", over="ignore"):
-            magnitude = np.maximum(magnitude, dtype.type(floor))
+            magnitude = np.maximum(np.maximum(magnitude, dtype.type(tiny)), floor.astype(dtype))
             unit = np.spacing(magnitude)
             # spacing() of the largest finite number overflows: take the step below it.
             unit = np.where(np.isinf(unit), magnitude - np.nextafter(magnitude, 0), unit).astype(np.float64)
@@ -250,7 +264,26 @@ def assert_matches_reference(result, expected, ulps=0):
     )
 
 
+class Expected(np.ndarray):
+    """A reference result that carries the magnitude its ulps are counted of.
+
+    ``floor`` is 0, or for operations whose terms cancel
+    (``Operation.cancels``) the size of those terms: 1, times ``|dy|`` for
+    a backward pass. :func:`assert_matches_reference` reads it.
+    """
+
+    floor = 0.0
+
+
 def reference(op, inputs, params_name):
-    """The NumPy reference backend's result for ``op`` on ``inputs``."""
+    """The NumPy reference backend's result for ``op`` on ``inputs``, as :class:`Expected`."""
     kwargs = kwargs_of(op, params_name)
-    return np.asarray(public(op)(*inputs, backend="numpy", **kwargs))
+    expected = np.asarray(public(op)(*inputs, backend="numpy", **kwargs)).view(Expected)
+    if op.cancels:
+        floor = 1.0
+        if "dy" in op.inputs:
+            dy = np.asarray(inputs[op.inputs.index("dy")], dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                floor = np.where(np.isfinite(dy), np.abs(dy), 0.0)
+        expected.floor = np.broadcast_to(floor, expected.shape)
+    return expected

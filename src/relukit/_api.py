@@ -60,7 +60,7 @@ def call(op: Operation, inputs, out, backend, values: dict, channel_gradient: bo
         from . import _dask
 
         return _dask.apply(op, inputs, out, backend, values, call)
-    if "numpy" in libraries and not op.channel_inputs:
+    if "numpy" in libraries and op.channel_gradient is None:
         result = _wrappers.dispatch(op, inputs, out, backend, values, call)
         if result is not NotImplemented:
             return result

@@ -141,9 +141,16 @@ def _broadcast_channels(op, inputs, values, da):
     """
     import numpy as np
 
-    x = inputs[op.inputs.index("x")]
-    if not isinstance(x, da.Array):
-        raise TypeError(f"{op.name}(): with a Dask weight, x must be a Dask array too")
+    # The chunks to follow: x's, or those of the Dask array beside it (dy).
+    x = next(
+        (a for name, a in zip(op.inputs, inputs) if isinstance(a, da.Array) and name not in op.channel_inputs),
+        None,
+    )
+    if x is None:
+        raise TypeError(
+            f"{op.name}(): {op.channel_inputs[0]} is a Dask array but {op.inputs[0]} is not: "
+            "pass the data as a Dask array (a small per-channel input may stay a NumPy array)"
+        )
     inputs, weights = list(inputs), {}
     for name in op.channel_inputs:
         index = op.inputs.index(name)

@@ -130,6 +130,11 @@ class Operation(NamedTuple):
     #: before the one rounding. The accuracy against the exact function is
     #: measured separately (``tools/accuracy.py``, the semantics page).
     ulps: int = 0
+    #: True where the formula's terms cancel near a zero of the result (the
+    #: derivatives of gelu, silu and mish): there a one-ulp difference in
+    #: exp between backends is many ulps of the result, so ``ulps`` counts
+    #: in units of the terms' size (1, times ``|dy|`` for a backward pass).
+    cancels: bool = False
     #: Inputs that hold one value per channel (PReLU's ``weight``): 1
     #: element, or one per entry of ``x``'s ``axis`` parameter, broadcast
     #: along it by the dispatch before any backend sees them.

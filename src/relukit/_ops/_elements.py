@@ -43,7 +43,8 @@ def ratio(n, d):
 
     The Numba backend compiles it without the zero-divisor check of
     Numba's ``/`` (a branch that raises, which keeps the loop around it
-    from vectorizing); every divisor the helpers below pass is >= 1.
+    from vectorizing); every divisor the helpers below pass is >= 1, and
+    the kernels only divide by parameters checked to be > 0.
     """
     return n / d
 

@@ -81,6 +81,7 @@ def activation(
     parameter_sets: Dict[str, dict],
     peers: Tuple[Callable, Callable, Callable],
     ulps: int,
+    derivative_cancels: bool = False,
 ):
     """The operations ``name``, ``name_grad`` and ``name_backward``."""
     forward_variants, grad_variants, backward_variants = {}, {}, {}
@@ -111,7 +112,13 @@ def activation(
     return (
         Operation(name=name, variants=forward_variants, doc=docs[0], peers=peers[0], **unary, **common),
         Operation(
-            name=f"{name}_grad", variants=grad_variants, doc=docs[1], peers=peers[1], **unary, **common
+            name=f"{name}_grad",
+            variants=grad_variants,
+            doc=docs[1],
+            peers=peers[1],
+            cancels=derivative_cancels,
+            **unary,
+            **common,
         ),
         Operation(
             name=f"{name}_backward",
@@ -122,6 +129,7 @@ def activation(
             variants=backward_variants,
             doc=docs[2],
             peers=peers[2],
+            cancels=derivative_cancels,
             **common,
         ),
     )

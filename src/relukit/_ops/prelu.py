@@ -196,7 +196,9 @@ dweight : ndarray
     raises=PRELU_DOC.raises,
     see_also="""prelu : The forward function.
 prelu_grad : The derivative alone.""",
-    notes="""`out` receives `dx` only. The weight's gradient is a float64 sum of
+    notes="""`out` receives `dx` only. Array-likes are converted with ``np.asarray``
+(two results do not fit NumPy's ufunc protocol, through which
+:func:`prelu` keeps pandas labels and masks). The weight's gradient is a float64 sum of
 per-element terms over every axis but the channel (NumPy's pairwise
 summation on the CPU, the array library's own reduction on CuPy and
 Dask): a second pass over `x` and `dy`, not fused with the first.
@@ -264,7 +266,9 @@ def _backward_inputs(make):
     return make(1), x, w
 
 
-PARAMETER_SETS = {"plain": {}, "axis_0": {"axis": 0}}
+#: Only the default axis: the sample inputs have one slope per column
+#: (``_inputs``); tests/test_prelu.py covers the other axes.
+PARAMETER_SETS = {"plain": {}}
 
 _COMMON = dict(
     parameters=(AXIS,),

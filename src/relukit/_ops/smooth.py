@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ._declare import Parameter, finite_real, in_dtype
-from ._elements import clamp, erfc, exp, expm1, log1p, mish_parts, sigmoids
+from ._elements import clamp, erfc, exp, expm1, log1p, mish_parts, ratio, sigmoids
 from ._family import Formula, activation
 from . import smooth_doc as docs
 from . import smooth_peers as peers
@@ -129,12 +129,12 @@ def _ref_selu_grad(x, a, b, c):
 
 def celu(x, a, b, c):
     v = np.float64(x)
-    return v if v > 0.0 else a * expm1(v / a)
+    return v if v > 0.0 else a * expm1(ratio(v, a))
 
 
 def celu_grad(x, a, b, c):
     v = np.float64(x)
-    return 1.0 if v > 0.0 else exp(v / a)
+    return 1.0 if v > 0.0 else exp(ratio(v, a))
 
 
 def _ref_celu(x, a, b, c):
@@ -285,7 +285,8 @@ def softplus(x, a, b, c):
     bv = a * v
     if bv > b:
         return v
-    return (max(bv, 0.0) + log1p(exp(-abs(bv)))) / a
+    # ratio(): alpha and beta are checked > 0, so no zero-divisor branch.
+    return ratio(max(bv, 0.0) + log1p(exp(-abs(bv))), a)
 
 
 def softplus_grad(x, a, b, c):
@@ -489,6 +490,7 @@ GELU = activation(
     parameter_sets={"plain": {}, "tanh": {"approximate": "tanh"}},
     peers=peers.GELU,
     ulps=_LIBM_ULPS,
+    derivative_cancels=True,
 )
 
 SILU = activation(
@@ -501,6 +503,7 @@ SILU = activation(
     parameter_sets={"plain": {}},
     peers=peers.SILU,
     ulps=_LIBM_ULPS,
+    derivative_cancels=True,
 )
 
 MISH = activation(
@@ -513,6 +516,7 @@ MISH = activation(
     parameter_sets={"plain": {}},
     peers=peers.MISH,
     ulps=_LIBM_ULPS,
+    derivative_cancels=True,
 )
 
 SOFTPLUS = activation(
