@@ -36,6 +36,15 @@ def show(value, dtype):
     return str(np.dtype(dtype).type(value))
 
 
+def plain(text):
+    """``text`` as reStructuredText that shows it verbatim.
+
+    The records' prose writes |x| and products with *, which would
+    otherwise be substitution references and emphasis.
+    """
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+
+
 def literals(names):
     return ", ".join(f"``{name}``" for name in names)
 
@@ -51,7 +60,11 @@ def functions(data, names):
 
 
 def where(record, data):
-    lines = [functions(data, record.functions), f"parameters: {record.parameters}", f"inputs: {record.inputs}"]
+    lines = [
+        functions(data, record.functions),
+        f"parameters: {plain(record.parameters)}",
+        f"inputs: {plain(record.inputs)}",
+    ]
     if tuple(record.dtypes) != ALL_FLOATS:
         lines.append(f"dtypes: {', '.join(record.dtypes)}")
     return lines
@@ -81,7 +94,7 @@ def differences_table(data):
                 f"``{example}``",
                 show(record.framework_gives, example.dtype),
                 show(record.relukit_gives, example.dtype),
-                record.why,
+                plain(record.why),
             ]
         )
     header = ["framework", "where", "example", "framework gives", "relukit gives", "why relukit differs"]
@@ -92,11 +105,11 @@ def tolerances_table(data):
     rows = [
         [
             ", ".join(t.frameworks),
-            [functions(data, t.functions), f"parameters: {t.parameters}", f"dtypes: {', '.join(t.dtypes)}"],
+            [functions(data, t.functions), f"parameters: {plain(t.parameters)}", f"dtypes: {', '.join(t.dtypes)}"],
             str(t.ulps),
             # Records written before ``of`` existed count ulps of the result.
-            getattr(t, "of", "the result"),
-            t.why,
+            plain(getattr(t, "of", "the result")),
+            plain(t.why),
         ]
         for t in data.TOLERANCES
     ]
