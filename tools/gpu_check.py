@@ -2,7 +2,7 @@
 
 Usage, from the repository root on a machine with an NVIDIA GPU::
 
-    python tools/gpu_check.py [--json FILE] [--sizes 10 14 ... 28] [--dtypes ...]
+    python tools/gpu_check.py [--json FILE] [--sizes 10 14 20 24 28] [--dtypes ...]
                               [--modes ...] [--repeat N] [--no-tests] [--no-slow]
     python tools/gpu_check.py --compile-only [--arch sm_75 sm_90]
 
@@ -54,8 +54,13 @@ from relukit import _bench_targets as targets  # noqa: E402
 from relukit._config import _gpu_info  # noqa: E402
 from relukit._ops import BY_NAME, FLOAT_DTYPES, INT_DTYPES, OPERATIONS  # noqa: E402
 
-#: Default sizes: every even power of two from 2**10 to 2**28 elements.
-DEFAULT_EXPONENTS = tuple(range(10, 29, 2))
+#: Default sizes, as powers of two: the ones the GPU targets are checked at
+#: (latency to 2**14, temporaries from 2**24, bandwidth at 2**28) and 2**20
+#: between. Every operation of the table is timed in every mode and dtype,
+#: so each size costs (operations x dtypes x modes) timings; with
+#: the tests' kernel builds the whole run has to fit a GPU session of about
+#: ten minutes. ``--sizes 10 12 ... 28`` gives the full sweep.
+DEFAULT_EXPONENTS = (10, 14, 20, 24, 28)
 #: Architectures --compile-only builds for: the oldest CUDA 13 still
 #: supports (Turing) and Hopper, the GPU the device checks run on.
 COMPILE_ARCHS = ("sm_75", "sm_90")
