@@ -34,7 +34,6 @@ from helpers import (  # noqa: E402
     assert_matches_reference,
     int_ok,
     kwargs_of,
-    make_array,
     make_inputs,
     public,
     reference,
