@@ -11,6 +11,8 @@ NumPy, CuPy or ``dask.array``.
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def layout(op, x_shape, weight, axis):
     """The shape ``weight`` is reshaped to before broadcasting against ``x``."""
@@ -62,16 +64,18 @@ def gradient(op, inputs, weight, axis, xp):
     """The gradient of channel input ``weight``: the terms summed over the other axes."""
     dy, x = inputs[op.inputs.index("dy")], inputs[op.inputs.index("x")]
     term = op.channel_gradient.reference(dy, x, xp)
-    if axis is None and weight.size != 1:
-        total = term
-    elif weight.size == 1:
-        total = term.sum()
-    else:
-        axis %= x.ndim
-        total = term.sum(axis=tuple(i for i in range(x.ndim) if i != axis))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN, as the kernels
+        if axis is None and weight.size != 1:
+            total = term
+        elif weight.size == 1:
+            total = term.sum()
+        else:
+            axis %= x.ndim
+            total = term.sum(axis=tuple(i for i in range(x.ndim) if i != axis))
     return shaped(total, weight)
 
 
 def shaped(total, weight):
     """The gradient ``total`` in the shape and (native) dtype of ``weight``."""
-    return total.reshape(weight.shape).astype(weight.dtype.newbyteorder("="))
+    with np.errstate(over="ignore"):  # beyond float16's range: inf, as any rounding
+        return total.reshape(weight.shape).astype(weight.dtype.newbyteorder("="))

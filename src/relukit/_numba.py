@@ -276,9 +276,10 @@ def run_with_channel_gradient(op, variant: str, inputs, out, scalars):
     if chunks == 1 or not _pool.run(lambda k: driver(*views, partial(k), *scalars, *bounds(k)), chunks):
         acc[...] = 0.0
         driver(*views, partial(0), *scalars, 0, rows)
-    if mode == "channel_rows":
-        return acc.reshape(-1, channels).sum(axis=0)
-    return acc.sum(axis=0)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf is NaN
+        if mode == "channel_rows":
+            return acc.reshape(-1, channels).sum(axis=0)
+        return acc.sum(axis=0)
 
 
 def _run_rows(units: Drivers, mode: str, arrays, scalars):

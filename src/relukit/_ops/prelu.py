@@ -103,7 +103,8 @@ def weight_term(dy, x):
 
 def _ref_weight_terms(dy, x, xp):
     v = x.astype(np.float64)
-    return xp.where(v > 0, 0.0, v * dy.astype(np.float64))
+    with np.errstate(invalid="ignore", over="ignore"):  # inf * 0, as the kernels
+        return xp.where(v > 0, 0.0, v * dy.astype(np.float64))
 
 
 _CUDA_PRELU = """
@@ -258,7 +259,8 @@ def _inputs(make):
     # Sample arrays are 2-D (rows, channels) or 1-D; one slope per channel.
     x = make(0)
     channels = x.shape[1] if x.ndim > 1 else 1
-    return x, np.linspace(0.05, 0.5, channels).astype(x.dtype)
+    # np.asarray: the sample may be an array-like (a DataFrame has dtypes).
+    return x, np.linspace(0.05, 0.5, channels).astype(np.asarray(x).dtype)
 
 
 def _backward_inputs(make):
