@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ._constants import SELU_ALPHA, SELU_SCALE
 from ._declare import Parameter, finite_real, in_dtype
 from ._elements import clamp, erfc, exp, expm1, log1p, mish_parts, ratio, sigmoids
 from ._family import Formula, activation
@@ -29,9 +30,6 @@ INV_SQRT_2PI = 0.3989422804014327
 SQRT_2_OVER_PI = 0.7978845608028654
 #: The cubic coefficient of GELU's tanh approximation (Hendrycks & Gimpel).
 GELU_CUBIC = 0.044715
-#: SELU's constants as PyTorch and JAX write them (Klambauer et al.).
-SELU_SCALE = 1.0507009873554804934193349852946
-SELU_ALPHA = 1.6732632423543772848170429916717
 
 #: Ulps between the Numba kernels and the NumPy reference (see
 #: ``Operation.ulps``): each calls its own exp/expm1/log1p/erfc.
