@@ -17,7 +17,7 @@ the result rounds once. CUDA statements set ``double r`` (function) or
 
 from __future__ import annotations
 
-from typing import Callable, Dict, NamedTuple, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -70,20 +70,73 @@ def _cuda(statements: str, result: str, store: str) -> str:
     {store}"""
 
 
+def _plain(values):
+    # The default choose(): one formula, keyed "plain", whatever the values.
+    return "plain"
+
+
+def _no_scalars(values, x_dtype, result_dtype):
+    # The default scalars(): nothing to pass the kernels (their a, b, c are
+    # unused). An activation with parameters gives its own.
+    return 0.0, 0.0, 0.0
+
+
 def activation(
     name: str,
     *,
-    parameters: Tuple[Parameter, ...],
     formulas: Dict[str, Formula],
-    choose: Callable[[dict], str],
-    scalars: Callable,
     docs: Tuple[Doc, Doc, Doc],
-    parameter_sets: Dict[str, dict],
     peers: Tuple[Callable, Callable, Callable],
     ulps: int,
+    parameters: Tuple[Parameter, ...] = (),
+    choose: Callable[[dict], str] = _plain,
+    scalars: Callable = _no_scalars,
+    parameter_sets: Optional[Dict[str, dict]] = None,
     derivative_cancels: bool = False,
 ):
-    """The operations ``name``, ``name_grad`` and ``name_backward``."""
+    """The operations ``name``, ``name_grad`` and ``name_backward``.
+
+    The defaults fit the common case, an activation with one formula keyed
+    ``"plain"`` and no parameters, so that a declaration spells out only
+    what differs from it.
+
+    Parameters
+    ----------
+    name : str
+        The forward function's name; the other two get ``_grad`` and
+        ``_backward``.
+    formulas : dict of str to Formula
+        ``{variant: Formula(...)}``, the function and its derivative of
+        each variant.
+    docs : tuple of three Doc
+        The docstrings of the function, its derivative and its backward pass.
+    peers : tuple of three callables
+        Their ``peers(mode)`` factories, as ``Operation.peers``.
+    ulps : int
+        As ``Operation.ulps``, shared by the three.
+    parameters : tuple of Parameter, default ()
+        The keyword parameters, shared by the three.
+    choose : callable, default: always ``"plain"``
+        ``choose(values) -> variant``, as ``Operation.choose``; give it
+        where ``formulas`` has any other key than ``"plain"``.
+    scalars : callable, default: always ``(0.0, 0.0, 0.0)``
+        ``scalars(values, x_dtype, result_dtype) -> (a, b, c)``, as
+        ``Operation.scalars``; give it where the formulas read ``a, b, c``.
+    parameter_sets : dict of str to dict, optional
+        The parameter sets the tests and benchmarks sweep; by default the
+        defaults alone, ``{"plain": {}}``.
+    derivative_cancels : bool, default False
+        As ``Operation.cancels``, for the derivative and the backward pass.
+
+    Returns
+    -------
+    tuple of three Operation
+        The function, its derivative and its backward pass, in this order.
+    """
+    if parameter_sets is None:
+        # A new dict per call: the three operations of one activation share
+        # it, those of two activations do not.
+        parameter_sets = {"plain": {}}
     forward_variants, grad_variants, backward_variants = {}, {}, {}
     for key, f in formulas.items():
         forward_variants[key] = Variant(

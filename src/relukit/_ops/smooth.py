@@ -36,14 +36,6 @@ GELU_CUBIC = 0.044715
 _LIBM_ULPS = 4
 
 
-def _no_parameters(values, x_dtype, result_dtype):
-    return 0.0, 0.0, 0.0
-
-
-def _only(values):
-    return "plain"
-
-
 def _positive(name):
     """Check for a finite real number > 0."""
     finite = finite_real(name)
@@ -431,7 +423,6 @@ ELU = activation(
     "elu",
     parameters=(_ALPHA,),
     formulas={"plain": _formula("elu", elu, elu_grad, _ref_elu, _ref_elu_grad)},
-    choose=_only,
     scalars=_elu_scalars,
     docs=docs.ELU,
     parameter_sets={"plain": {}, "alpha_0.5": {"alpha": 0.5}},
@@ -441,12 +432,8 @@ ELU = activation(
 
 SELU = activation(
     "selu",
-    parameters=(),
     formulas={"plain": _formula("selu", selu, selu_grad, _ref_selu, _ref_selu_grad)},
-    choose=_only,
-    scalars=_no_parameters,
     docs=docs.SELU,
-    parameter_sets={"plain": {}},
     peers=peers.SELU,
     ulps=_LIBM_ULPS,
 )
@@ -461,7 +448,6 @@ CELU = activation(
         ),
     ),
     formulas={"plain": _formula("celu", celu, celu_grad, _ref_celu, _ref_celu_grad)},
-    choose=_only,
     scalars=_elu_scalars,
     docs=docs.CELU,
     parameter_sets={"plain": {}, "alpha_2": {"alpha": 2.0}},
@@ -483,7 +469,6 @@ GELU = activation(
         "tanh": _formula("gelu_tanh", gelu_tanh, gelu_tanh_grad, _ref_gelu_tanh, _ref_gelu_tanh_grad),
     },
     choose=_gelu_choose,
-    scalars=_no_parameters,
     docs=docs.GELU,
     parameter_sets={"plain": {}, "tanh": {"approximate": "tanh"}},
     peers=peers.GELU,
@@ -493,12 +478,8 @@ GELU = activation(
 
 SILU = activation(
     "silu",
-    parameters=(),
     formulas={"plain": _formula("silu", silu, silu_grad, _ref_silu, _ref_silu_grad)},
-    choose=_only,
-    scalars=_no_parameters,
     docs=docs.SILU,
-    parameter_sets={"plain": {}},
     peers=peers.SILU,
     ulps=_LIBM_ULPS,
     derivative_cancels=True,
@@ -506,12 +487,8 @@ SILU = activation(
 
 MISH = activation(
     "mish",
-    parameters=(),
     formulas={"plain": _formula("mish", mish, mish_grad, _ref_mish, _ref_mish_grad)},
-    choose=_only,
-    scalars=_no_parameters,
     docs=docs.MISH,
-    parameter_sets={"plain": {}},
     peers=peers.MISH,
     ulps=_LIBM_ULPS,
     derivative_cancels=True,
@@ -533,7 +510,6 @@ SOFTPLUS = activation(
     formulas={
         "plain": _formula("softplus", softplus, softplus_grad, _ref_softplus, _ref_softplus_grad)
     },
-    choose=_only,
     scalars=_softplus_scalars,
     docs=docs.SOFTPLUS,
     parameter_sets={"plain": {}, "beta_2": {"beta": 2.0, "threshold": 10.0}},
@@ -543,30 +519,22 @@ SOFTPLUS = activation(
 
 HARDSWISH = activation(
     "hardswish",
-    parameters=(),
     formulas={
         "plain": _formula("hardswish", hardswish, hardswish_grad, _ref_hardswish, _ref_hardswish_grad)
     },
-    choose=_only,
-    scalars=_no_parameters,
     docs=docs.HARDSWISH,
-    parameter_sets={"plain": {}},
     peers=peers.HARDSWISH,
     ulps=0,
 )
 
 SQUARED_RELU = activation(
     "squared_relu",
-    parameters=(),
     formulas={
         "plain": _formula(
             "squared_relu", squared_relu, squared_relu_grad, _ref_squared_relu, _ref_squared_relu_grad
         )
     },
-    choose=_only,
-    scalars=_no_parameters,
     docs=docs.SQUARED_RELU,
-    parameter_sets={"plain": {}},
     peers=peers.SQUARED_RELU,
     ulps=0,
 )
