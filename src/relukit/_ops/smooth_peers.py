@@ -194,6 +194,18 @@ def _aten(torch, name):
     return getattr(torch.ops.aten, name)
 
 
+def _aten_forward(torch, name):
+    """The forward entry of ``torch_calls`` for an ATen operator without parameters.
+
+    ``(name, allocating, into, in_place)`` from ``aten.name``, its ``.out``
+    overload and ``aten.name_``, written once for gelu, silu, mish and
+    hardswish, whose operators have all three forms and take the tensor
+    alone (ELU's and softplus's take parameters and spell out their own).
+    """
+    op = _aten(torch, name)
+    return (name, op, lambda t, out: op.out(t, out=out), _aten(torch, f"{name}_"))
+
+
 # --- ELU, SELU, CELU: one formula, max(x, 0) + alpha * expm1(min(x, 0)) ---------------
 # scale * (max(x, 0) + alpha * expm1(min(x, 0) * input_scale)): min and max
 # split the two pieces without a mask. The derivative exp(min(x, 0) * s)
@@ -290,9 +302,9 @@ def _gelu_numpy(special):
 
 
 def _gelu_torch(torch):
-    gelu, backward = _aten(torch, "gelu"), _aten(torch, "gelu_backward")
+    backward = _aten(torch, "gelu_backward")
     return (
-        ("gelu", gelu, lambda t, out: gelu.out(t, out=out), _aten(torch, "gelu_")),
+        _aten_forward(torch, "gelu"),
         ("gelu_backward", backward, lambda dy, t, out: backward.grad_input(dy, t, grad_input=out)),
     )
 
@@ -320,9 +332,9 @@ def _silu_numpy(special):
 
 
 def _silu_torch(torch):
-    silu, backward = _aten(torch, "silu"), _aten(torch, "silu_backward")
+    backward = _aten(torch, "silu_backward")
     return (
-        ("silu", silu, lambda t, out: silu.out(t, out=out), _aten(torch, "silu_")),
+        _aten_forward(torch, "silu"),
         ("silu_backward", backward, lambda dy, t, out: backward.grad_input(dy, t, grad_input=out)),
     )
 
@@ -352,10 +364,9 @@ def _mish_numpy(special):
 
 
 def _mish_torch(torch):
-    mish = _aten(torch, "mish")
     # ATen's mish_backward has no out= form.
     return (
-        ("mish", mish, lambda t, out: mish.out(t, out=out), _aten(torch, "mish_")),
+        _aten_forward(torch, "mish"),
         ("mish_backward", _aten(torch, "mish_backward"), None),
     )
 
@@ -424,9 +435,9 @@ def _hardswish_numpy(special):
 
 
 def _hardswish_torch(torch):
-    hardswish, backward = _aten(torch, "hardswish"), _aten(torch, "hardswish_backward")
+    backward = _aten(torch, "hardswish_backward")
     return (
-        ("hardswish", hardswish, lambda t, out: hardswish.out(t, out=out), _aten(torch, "hardswish_")),
+        _aten_forward(torch, "hardswish"),
         ("hardswish_backward", backward, lambda dy, t, out: backward.out(dy, t, out=out)),
     )
 
