@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
-from hypothesis import HealthCheck, settings
+import os
 
-from relukit import _numba
+# The suite tests the compiled kernels through every path, so its calls
+# compile what they need in the caller; tests/test_background.py tests
+# compiling in the background (the default for users) in fresh processes.
+# Set in the environment too, for the suite's own subprocesses.
+os.environ["RELUKIT_BACKGROUND_COMPILE"] = "0"
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import relukit  # noqa: E402
+from relukit import _numba  # noqa: E402
+
+relukit.set_background_compile(False)
 
 settings.register_profile(
     "relukit", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]

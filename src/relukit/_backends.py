@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib
 
+from . import _background
+
 #: Backend name -> module that implements it.
 MODULES = {
     "numpy": "relukit._numpy_backend",
@@ -54,14 +56,33 @@ def array_library(a) -> str:
 
 
 def default_for(library: str) -> str:
-    """The backend ``backend=None`` picks for arrays of ``library``."""
+    """The backend ``backend=None`` picks for arrays of ``library``.
+
+    NumPy arrays go to Numba when it can be imported. While it is being
+    imported in the background (see ``relukit._background``), to the NumPy
+    reference.
+    """
     if library == "cupy":
         return "cupy"
+    if "numba" in _loaded:
+        return "numba"
+    if "numba" in _failed:
+        return "numpy"
+    if _background.enabled():
+        _background.request(("import", "numba"), _load_numba_quietly)
+        return "numba" if "numba" in _loaded else "numpy"
     try:
         load("numba")
     except ImportError:
         return "numpy"
     return "numba"
+
+
+def _load_numba_quietly():
+    try:
+        load("numba")
+    except ImportError:
+        pass  # recorded in _failed: available() and show_config say why
 
 
 def available() -> dict:

@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from . import _backends
+from . import _background, _backends
 from ._bench_report import MODE_SHORT, MODES, RELUKIT, Row, relukit_label, size_text
 from ._bench_targets import Target
 from ._machine import cpu_model
@@ -313,11 +313,19 @@ def warm_up(dtypes, backends, sizes, operations=OPERATIONS, modes=MODES) -> floa
     serial, threaded, streaming. Sizes past the streaming threshold take
     no new path, so they are warmed at that threshold instead.
     """
-    from . import _numba
-
     # Only the automatic backend compiles; the others have nothing to warm.
     backends = _automatic_first(backends)[:1]
     start = time.perf_counter()
+    # Compile in this thread rather than in the background while the NumPy
+    # reference serves the calls: every timed call must find its kernel.
+    with _background.synchronous():
+        _warm_up(dtypes, backends, sizes, operations, modes)
+    return time.perf_counter() - start
+
+
+def _warm_up(dtypes, backends, sizes, operations, modes):
+    from . import _numba
+
     for dtype in dtypes:
         limit = 2 * getattr(_numba, "STREAM_MIN_BYTES", 1 << 25) // np.dtype(dtype).itemsize
         for size in sorted({min(size, limit) for size in sizes}):
@@ -327,7 +335,6 @@ def warm_up(dtypes, backends, sizes, operations=OPERATIONS, modes=MODES) -> floa
                 for mode in modes:
                     for _, call in relukit_calls(op, mode, inputs, out, backends).values():
                         call()
-    return time.perf_counter() - start
 
 
 # --- a busy machine --------------------------------------------------------------

@@ -7,7 +7,7 @@ import platform
 import sys
 from importlib import metadata
 
-from . import _backends
+from . import _background, _backends
 from ._machine import cpu_model
 from ._version import __version__
 
@@ -90,7 +90,11 @@ def config() -> dict:
         info["threads"] = _backends.load("numba").threading_info()
         from . import _warmup
 
-        info["kernels"] = {**_warmup.cache_status(), "ready": _warmup.compiled_units()}
+        info["kernels"] = {
+            **_warmup.cache_status(),
+            "ready": _warmup.compiled_units(),
+            "background": _background.status(),
+        }
     info["gpu"] = _gpu_info()
     return info
 
@@ -129,6 +133,20 @@ def _format(info: dict) -> str:
         for name in ready:
             lines.append(f"    {name}")
         lines.append("  (python -m relukit warmup compiles the common ones ahead of time)")
+        background = kernels["background"]
+        switch = "on" if background["enabled"] else "off"
+        lines.append(
+            f"  background compiling {switch}: a call whose kernel is not ready uses the"
+            if background["enabled"]
+            else f"  background compiling {switch}: calls wait for their kernels"
+        )
+        if background["enabled"]:
+            lines.append("    NumPy reference meanwhile (RELUKIT_BACKGROUND_COMPILE=0 turns it off)")
+        lines.append(f"  prepared  {background['prepared']} in the background")
+        for name in background["preparing"]:
+            lines.append(f"  preparing {name}")
+        for name, error in background["failed"].items():
+            lines.append(f"  FAILED    {name}: {error}")
     lines.append("")
     gpu = info["gpu"]
     if gpu["available"]:

@@ -10,12 +10,16 @@ because the table is keyed by the exact dtype and dimension the kernel was
 compiled for, and the caller has checked the layout.
 
 The tables are empty until the Numba backend loads and registers its
-kernels; a dtype absent from them takes the general path.
+kernels; a dtype absent from them takes the general path. So does a call
+whose kernel the background thread is still preparing (see
+``relukit._background``): every method below returns None for it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ._background import NotReady
 
 #: Arrays up to this many elements call the serial kernel's entry point;
 #: larger ones call ``Slots.large``, which may use the thread pool.
@@ -48,39 +52,56 @@ class Slots(list):
         self.scalars = scalars
 
     def fill(self, ndim):
-        """Compile (or load from cache) the kernel for ``ndim`` dimensions."""
-        self[ndim] = self._compile_for("direct", ndim)
+        """Compile (or load from cache) the kernel for ``ndim`` dimensions, or None."""
+        try:
+            self[ndim] = self._compile_for("direct", ndim)
+        except NotReady:
+            return None
         return self[ndim]
 
     def large(self, *inputs):
         out = np.empty(inputs[-1].shape, self._dtype)
-        self._run_large((*inputs, out), "new")
+        try:
+            self._run_large((*inputs, out), "new")
+        except NotReady:
+            return None
         return out
 
     def new(self, *inputs):
         x = inputs[-1]
         if x.size > MAX_SIZE:
             return self.large(*inputs)
+        kernel = self[x.ndim] or self.fill(x.ndim)
+        if kernel is None:
+            return None
         out = np.empty(x.shape, self._dtype)
-        (self[x.ndim] or self.fill(x.ndim))(*inputs, out, *self.scalars)
+        kernel(*inputs, out, *self.scalars)
         return out
 
     def into(self, *arrays):
         out = arrays[-1]
-        if out.size > MAX_SIZE:
-            self._run_large(arrays, "into")
-        else:
-            (self[out.ndim] or self.fill(out.ndim))(*arrays, *self.scalars)
+        try:
+            if out.size > MAX_SIZE:
+                self._run_large(arrays, "into")
+            else:
+                kernel = self[out.ndim] or self._compile_for("direct", out.ndim)
+                self[out.ndim] = kernel
+                kernel(*arrays, *self.scalars)
+        except NotReady:
+            return None
         return out
 
     def same(self, *arrays):
         out = arrays[-1]
-        if out.size > MAX_SIZE:
-            self._run_large(arrays, "same")
-            return out
-        kernel = self._same[out.ndim]
-        if kernel is None:
-            kernel = self._same[out.ndim] = self._compile_for("same", out.ndim)
+        try:
+            if out.size > MAX_SIZE:
+                self._run_large(arrays, "same")
+                return out
+            kernel = self._same[out.ndim]
+            if kernel is None:
+                kernel = self._same[out.ndim] = self._compile_for("same", out.ndim)
+        except NotReady:
+            return None
         kernel(*arrays, *self.scalars)
         return out
 

@@ -23,14 +23,20 @@ def {name}({inputs}, /, out=None, *, {parameters}backend=None):
             _load_numba()
         slots = _FAST_{name}.get(x.dtype)
         if slots is not None:
+            # Each branch returns None while its kernel is being prepared in
+            # the background: the general path below then serves the call.
             if out is None:
                 if x.size > _MAX_SIZE:
-                    return slots.large({inputs})
-                kernel = slots[x.ndim] or slots.fill(x.ndim)
-                result = _empty(x.shape, x.dtype)
-                kernel({inputs}, result, *slots.scalars)
-                return result
-            if (
+                    result = slots.large({inputs})
+                    if result is not None:
+                        return result
+                else:
+                    kernel = slots[x.ndim] or slots.fill(x.ndim)
+                    if kernel is not None:
+                        result = _empty(x.shape, x.dtype)
+                        kernel({inputs}, result, *slots.scalars)
+                        return result
+            elif (
                 type(out) is _ndarray
                 and out.dtype == x.dtype
                 and out.shape == x.shape
@@ -38,9 +44,11 @@ def {name}({inputs}, /, out=None, *, {parameters}backend=None):
                 and out.flags.writeable
             ):
                 if out is {result_like}:
-                    return slots.same({inputs}, out)
-                if {no_overlap}:
-                    return slots.into({inputs}, out)
+                    if slots.same({inputs}, out) is not None:
+                        return out
+                elif {no_overlap}:
+                    if slots.into({inputs}, out) is not None:
+                        return out
     return _call(_OP_{name}, [{inputs}], out, backend, {{{values}}})
 '''
 
@@ -104,12 +112,12 @@ def _load_numba():
     """Load the Numba backend, which fills the fast-path tables, on first use.
 
     Without this the very first call would take the general path and load
-    the larger general-purpose drivers from Numba's cache as well.
+    the larger general-purpose drivers from Numba's cache as well. With
+    background compiling on, this only asks the background thread to load
+    it (see ``relukit._background``); when Numba is missing, the general
+    path uses the NumPy reference backend.
     """
-    try:
-        _backends.load("numba")
-    except ImportError:
-        pass  # the general path will use the NumPy reference backend
+    _backends.default_for("numpy")
 
 
 _ndarray = np.ndarray

@@ -24,7 +24,7 @@ import threading
 import numba
 import numpy as np
 
-from . import _calibrate, _fastpath
+from . import _background, _calibrate, _fastpath
 from . import _numba_drivers as D
 from ._ops import OPERATIONS
 from ._pool import Pool, default_threads
@@ -76,7 +76,7 @@ class Drivers:
     """The compiled drivers of one kernel body, each compiled on first use."""
 
     def __init__(self, prefix: str, element, arity: int, term=None):
-        self._prefix = prefix
+        self.prefix = prefix
         self._kernel = D.inline_kernel(element)
         self._hash = D.code_hash(element)
         # A channel gradient's term, for the drivers that sum it ("*_sum").
@@ -86,6 +86,8 @@ class Drivers:
         self._kind = ("unary", "binary", "ternary")[arity - 1]
         self._units: dict = {}
         self._lock = threading.RLock()
+        # Argument kinds each driver is known to be compiled for.
+        self._ready: set = set()
 
     def __getitem__(self, mode: str):
         unit = self._units.get(mode)
@@ -95,8 +97,37 @@ class Drivers:
                 self._units[mode] = unit
         return unit
 
+    def ready(self, mode: str, arrays, scalars):
+        """The ``mode`` driver, compiled for ``arrays`` (as the call passes them).
+
+        With background compiling on (see ``relukit._background``), raises
+        :class:`~relukit._background.NotReady` instead of compiling, after
+        asking the background thread to compile the driver for arrays of the
+        same dtypes, dimensions and writeability (what Numba's signature
+        depends on) by calling it on one element of each.
+        """
+        driver = self[mode]
+        # What Numba's signature depends on (operands are always native and
+        # aligned here): e.g. "float32 1d read-only, float32 1d".
+        kinds = ", ".join(
+            f"{a.dtype.name} {a.ndim}d{'' if a.flags.writeable else ' read-only'}" for a in arrays
+        )
+        key = (self.prefix, mode, kinds)
+        if key in self._ready:
+            return driver
+        if not _background.enabled():
+            # The caller compiles it now; later calls need not ask again.
+            self._ready.add(key)
+            return driver
+        if _background.is_done(key) and not _background.has_failed(key):
+            self._ready.add(key)
+            return driver
+        samples = [_sample(a) for a in arrays]
+        _background.request(key, lambda: driver(*samples, *scalars, 0, 1))
+        raise _background.NotReady(key)
+
     def _build(self, mode: str):
-        name = f"{self._prefix}_{mode}_{self._hash}"
+        name = f"{self.prefix}_{mode}_{self._hash}"
         if mode.startswith("small"):
             body = self["direct"] if mode == "small" else self[mode[len("small_") :]]
             return D.specialise(getattr(D, f"{self._kind}_small"), name, body=body)
@@ -105,6 +136,26 @@ class Drivers:
             options = {"fastmath": {"reassoc"}}
             return D.specialise(template, name, options, kernel=self._kernel, term=self._term)
         return D.specialise(template, name, kernel=self._kernel)
+
+
+def _prepared(key, build):
+    """``build()`` now, or, with background compiling on, once the background
+    thread has run it (raising :class:`~relukit._background.NotReady` until then).
+
+    ``build`` compiles for an explicit signature; run again after the
+    background thread has, it returns the compiled code at once.
+    """
+    if not _background.enabled() or _background.is_done(key) and not _background.has_failed(key):
+        return build()
+    _background.request(key, build)
+    raise _background.NotReady(key)
+
+
+def _sample(a):
+    """One element like ``a`` for Numba's typing: dtype, dimensions, writeability."""
+    sample = np.zeros((1,) * a.ndim, a.dtype)
+    sample.flags.writeable = a.flags.writeable
+    return sample
 
 
 _drivers: dict = {}
@@ -131,7 +182,7 @@ def _run_flat(units: Drivers, mode: str, arrays, scalars, driver=None):
     out = arrays[-1]
     size = out.size
     if driver is None:
-        driver = units[mode]
+        driver = units.ready(mode, arrays, scalars)
     step, chunks = chunking(out.nbytes, out.itemsize)
     if chunks > 1:
 
@@ -260,7 +311,6 @@ def run_with_channel_gradient(op, variant: str, inputs, out, scalars):
         return None
     mode, views = channel
     units = drivers(op, variant)
-    driver = units[mode + "_sum"]
     rows, width = views[-1].shape
     channels = views[op.inputs.index(op.channel_inputs[0])].size
     step, chunks = chunking(views[-1].nbytes, views[-1].itemsize)
@@ -272,6 +322,7 @@ def run_with_channel_gradient(op, variant: str, inputs, out, scalars):
     else:
         acc = np.zeros((chunks, width))
         partial = lambda k: acc[k]  # noqa: E731
+    driver = units.ready(mode + "_sum", [*views, partial(0)], scalars)
     bounds = lambda k: (k * per_chunk, min(rows, (k + 1) * per_chunk))  # noqa: E731
     if chunks == 1 or not _pool.run(lambda k: driver(*views, partial(k), *scalars, *bounds(k)), chunks):
         acc[...] = 0.0
@@ -286,7 +337,7 @@ def _run_rows(units: Drivers, mode: str, arrays, scalars):
     """Run a channel driver over the rows of 2-D ``arrays``, pooled when large."""
     out = arrays[-1]
     rows = out.shape[0]
-    driver = units[mode]
+    driver = units.ready(mode, arrays, scalars)
     step, chunks = chunking(out.nbytes, out.itemsize)
     per_chunk = max(1, step // max(1, out.shape[1]))
     chunks = -(-rows // per_chunk)
@@ -310,15 +361,20 @@ def _compute_dtype(a, is_out: bool, widen: bool):
 
 def _run_nditer(units: Drivers, arrays, scalars, widen: bool):
     last = len(arrays) - 1
+    dtypes = [_compute_dtype(a, i == last, widen) for i, a in enumerate(arrays)]
+    # The iterator hands the driver contiguous 1-D chunks, the inputs read-only.
+    chunks = [np.empty(0, d) for d in dtypes]
+    for chunk in chunks[:-1]:
+        chunk.flags.writeable = False
+    direct = units.ready("direct", chunks, scalars)
     it = np.nditer(
         arrays,
         flags=["external_loop", "buffered", "zerosize_ok", "grow_inner"],
         op_flags=[["readonly", "contig"]] * last + [["writeonly", "contig"]],
-        op_dtypes=[_compute_dtype(a, i == last, widen) for i, a in enumerate(arrays)],
+        op_dtypes=dtypes,
         casting="same_kind",
         buffersize=_NDITER_BUFFER,
     )
-    direct = units["direct"]
     with it:
         for chunk in it:
             direct(*chunk, *scalars, 0, chunk[0].size)
@@ -354,7 +410,9 @@ def _slots(units: Drivers, dtype, arity, scalars):
     def compile_for(job, ndim):
         array = numba.types.Array(element, ndim, "C")
         driver = units["small" if job == "direct" else "small_" + same_mode]
-        return driver.compile((array,) * (arity + 1) + scalar_types)
+        signature = (array,) * (arity + 1) + scalar_types
+        key = (units.prefix, "small", job, f"{dtype.name} {ndim}d")
+        return _prepared(key, lambda: driver.compile(signature))
 
     def entry(mode):
         # The compiled entry point skips Numba's argument typing per call.
@@ -362,7 +420,8 @@ def _slots(units: Drivers, dtype, arity, scalars):
         if found is None:
             index = numba.types.int64
             signature = (flat_type,) * (arity + 1) + scalar_types + (index, index)
-            found = entries[mode] = units[mode].compile(signature)
+            key = (units.prefix, mode, f"{dtype.name} 1d", "entry point")
+            found = entries[mode] = _prepared(key, lambda: units[mode].compile(signature))
         return found
 
     def run_large(arrays, job):

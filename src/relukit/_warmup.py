@@ -41,6 +41,15 @@ def warmup(operations=None, dtypes=DEFAULT_DTYPES, report=print) -> dict:
     dict
         ``(operation, dtype) -> seconds`` it took.
     """
+    from . import _background
+
+    # The point is to compile: in this thread, not in the background while
+    # the NumPy reference computes the calls.
+    with _background.synchronous():
+        return _warmup(operations, dtypes, report)
+
+
+def _warmup(operations, dtypes, report) -> dict:
     from . import _backends
     from ._functions import PUBLIC
     from ._ops import BY_NAME, OPERATIONS
