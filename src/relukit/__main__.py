@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="time with all cores but one kept busy by other processes, "
         "against single-threaded NumPy in the same situation",
     )
+    bench.add_argument(
+        "--startup",
+        action="store_true",
+        help="time start-up instead: a script of first calls in fresh processes, "
+        "NumPy against relukit with an empty and a filled cache (--repeat runs "
+        "each, default 5), and how soon a cold process computes at its warm speed",
+    )
     bench.add_argument("--plot", metavar="FILE", help="write a figure (.png, .svg, .pdf...; needs matplotlib)")
     bench.add_argument("--json", metavar="FILE", help="write every measurement and target as JSON")
     return parser
@@ -278,6 +285,10 @@ def _measure(settings, busy: int):
 
 
 def _bench(args, argv) -> int:
+    if args.startup:
+        from . import _bench_startup
+
+        return _bench_startup.main(args.repeat or 5, args.json)
     from . import _backends, _bench, _bench_report as report, _bench_targets as targets
 
     settings = check_options(args)
