@@ -275,3 +275,20 @@ def test_calibration_of_another_cpu_is_ignored(tmp_path, monkeypatch):
     assert _calibrate.load() == mine
     monkeypatch.setenv("RELUKIT_CALIBRATION", "off")
     assert _calibrate.load() is None
+
+
+def test_startup_section_runs_the_scripts(monkeypatch, capsys, tmp_path):
+    """--startup: the scripts run for real (a short warm-speed loop), the text and JSON say so."""
+    from relukit import _bench_startup as startup
+
+    monkeypatch.setattr(startup, "WARM_SPEED_WINDOW", 3.0)
+    target = tmp_path / "startup.json"
+    assert cli.main(["bench", "--startup", "--repeat", "1", "--json", str(target)]) == 0
+    text = capsys.readouterr().out
+    assert "relukit, empty cache" in text and "over NumPy" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    data = json.loads(target.read_text())
+    assert set(data["scripts"]) == {"numpy", "relukit, empty cache", "relukit, cache filled"}
+    assert all(seconds > 0 for values in data["scripts"].values() for seconds in values)
+    speed = data["warm_speed"]
+    assert speed["calls"] > 0 and speed["warm"] > 0 and speed["reference"] > 0

@@ -108,13 +108,14 @@ def scripts(runs: int = 5) -> dict:
 WARM_SPEED_WINDOW = 15.0
 
 
-def warm_speed(limit: float = WARM_SPEED_WINDOW) -> dict:
+def warm_speed(limit: float | None = None) -> dict:
     """When a cold process first computes relu on 1e6 float32 at its warm speed.
 
     The loop runs for ``limit`` seconds; the warm speed is the median of 30
     calls after ``wait_for_kernels``, and it is reached by the first call of
     the loop that takes at most 1.2 times as long.
     """
+    limit = WARM_SPEED_WINDOW if limit is None else limit
     cold = tempfile.mkdtemp(prefix="relukit-startup-")
     try:
         result = json.loads(_run(WARM_SPEED.format(limit=limit), cold))
