@@ -62,6 +62,7 @@ _queue: collections.deque = collections.deque()
 _requested: set = set()  # keys queued or running
 _done: set = set()  # keys whose job has finished
 _failed: dict = {}  # key -> the error its job raised
+_labels: dict = {}  # key -> what status() calls it
 _running = None  # key of the job in progress
 _thread = None
 
@@ -116,14 +117,19 @@ def synchronous():
         _local.compile_here = previous
 
 
-def request(key, job) -> None:
-    """Run ``job()`` once in the background thread, unless ``key`` was requested."""
+def request(key, job, label: str | None = None) -> None:
+    """Run ``job()`` once in the background thread, unless ``key`` was requested.
+
+    ``label`` names the job in :func:`status` (default: ``key``'s parts).
+    """
     global _thread
     if _reference_only:
         return
     with _state:
         if key in _requested or key in _done:
             return
+        if label is not None:
+            _labels[key] = label
         _requested.add(key)
         _queue.append((key, job))
         if _thread is None:
@@ -210,7 +216,7 @@ def wait_for_kernels(timeout: float | None = None) -> bool:
 
 
 def _describe(key) -> str:
-    return "/".join(str(part) for part in key)
+    return _labels.get(key) or "/".join(str(part) for part in key)
 
 
 def status() -> dict:

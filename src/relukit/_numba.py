@@ -108,10 +108,8 @@ class Drivers:
         """
         driver = self[mode]
         # What Numba's signature depends on (operands are always native and
-        # aligned here): e.g. "float32 1d read-only, float32 1d".
-        kinds = ", ".join(
-            f"{a.dtype.name} {a.ndim}d{'' if a.flags.writeable else ' read-only'}" for a in arrays
-        )
+        # aligned here). Attributes NumPy computes in C: this runs per call.
+        kinds = tuple([(a.dtype.char, a.ndim, a.flags.writeable) for a in arrays])
         key = (self.prefix, mode, kinds)
         if key in self._ready:
             return driver
@@ -123,7 +121,10 @@ class Drivers:
             self._ready.add(key)
             return driver
         samples = [_sample(a) for a in arrays]
-        _background.request(key, lambda: driver(*samples, *scalars, 0, 1))
+        label = f"{self.prefix}/{mode}/" + ", ".join(
+            f"{a.dtype.name} {a.ndim}d{'' if a.flags.writeable else ' read-only'}" for a in arrays
+        )
+        _background.request(key, lambda: driver(*samples, *scalars, 0, 1), label)
         raise _background.NotReady(key)
 
     def _build(self, mode: str):
