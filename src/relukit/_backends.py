@@ -56,11 +56,26 @@ def array_library(a) -> str:
 
 
 def default_for(library: str) -> str:
-    """The backend ``backend=None`` picks for arrays of ``library``.
+    """The backend ``backend=None`` picks for arrays of ``library`` once loaded.
 
-    NumPy arrays go to Numba when it can be imported. While it is being
-    imported in the background (see ``relukit._background``), to the NumPy
-    reference.
+    NumPy arrays go to Numba when it can be imported (this imports it), else
+    to the NumPy reference. What a call uses right now is :func:`for_call`.
+    """
+    if library == "cupy":
+        return "cupy"
+    try:
+        load("numba")
+    except ImportError:
+        return "numpy"
+    return "numba"
+
+
+def for_call(library: str) -> str:
+    """The backend a call with ``backend=None`` uses now.
+
+    As :func:`default_for`, except that while Numba is being imported in
+    the background (see ``relukit._background``) NumPy arrays go to the
+    NumPy reference, and the import is requested instead of waited for.
     """
     if library == "cupy":
         return "cupy"
@@ -71,11 +86,7 @@ def default_for(library: str) -> str:
     if _background.enabled():
         _background.request(("import", "numba"), _load_numba_quietly)
         return "numba" if "numba" in _loaded else "numpy"
-    try:
-        load("numba")
-    except ImportError:
-        return "numpy"
-    return "numba"
+    return default_for(library)
 
 
 def _load_numba_quietly():

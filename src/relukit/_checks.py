@@ -55,7 +55,7 @@ def resolve(op: Operation, arrays, backend):
             "relukit never copies between host and device: convert them first"
         )
     library = libraries.pop()
-    name = _backends.default_for(library) if backend is None else backend
+    name = _backends.for_call(library) if backend is None else backend
     module = _backends.load(name)
     if _backends.ARRAY_LIBRARY[name] != library:
         raise TypeError(

@@ -117,7 +117,7 @@ def _load_numba():
     it (see ``relukit._background``); when Numba is missing, the general
     path uses the NumPy reference backend.
     """
-    _backends.default_for("numpy")
+    _backends.for_call("numpy")
 
 
 _ndarray = np.ndarray
