@@ -3,6 +3,13 @@ rule for comparing with the reference."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 
 import pytest
@@ -287,3 +294,26 @@ def reference(op, inputs, params_name):
                 floor = np.where(np.isfinite(dy), np.abs(dy), 0.0)
         expected.floor = np.broadcast_to(floor, expected.shape)
     return expected
+
+
+def run_read_only_install(tmp_path, code, env_extra=None, timeout=300):
+    """Run ``code`` against a copy of relukit with no writable Numba cache anywhere.
+
+    The package is copied under ``tmp_path/site``; a file stands where the
+    package's ``__pycache__`` and the user cache folders must go (which
+    works even for root, who ignores permission bits). ``code`` must print
+    ``ok`` and ``relukit.__file__``; both are checked.
+    """
+    source = Path(relukit.__file__).resolve().parent
+    package = tmp_path / "site" / "relukit"
+    shutil.copytree(source, package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "__pycache__").write_text("not a folder")
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    env = {**os.environ, "NUMBA_CACHE_DIR": "", "HOME": str(blocker),
+           "XDG_CACHE_HOME": str(blocker / "cache"), "PYTHONPATH": str(tmp_path / "site"),
+           **(env_extra or {})}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                            capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ok" in result.stdout and str(tmp_path) in result.stdout

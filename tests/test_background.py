@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import relukit
+from helpers import run_read_only_install
 
 SRC = Path(relukit.__file__).resolve().parent.parent
 
@@ -219,17 +220,6 @@ def test_threaded_dask_scheduler(tmp_path):
 
 def test_read_only_install(tmp_path):
     """No writable cache anywhere: the reference answers, the thread compiles in memory."""
-    import shutil
-
-    package = tmp_path / "site" / "relukit"
-    shutil.copytree(SRC / "relukit", package, ignore=shutil.ignore_patterns("__pycache__"))
-    # A file where Numba's cache folders must go (works even for root).
-    (package / "__pycache__").write_text("not a folder")
-    blocker = tmp_path / "blocker"
-    blocker.write_text("not a folder")
-    env = {**os.environ, "NUMBA_CACHE_DIR": "", "HOME": str(blocker),
-           "XDG_CACHE_HOME": str(blocker / "cache"), "PYTHONPATH": str(tmp_path / "site"),
-           "RELUKIT_BACKGROUND_COMPILE": "1"}
     code = """
         import numpy as np, relukit as rk
         from relukit import _background
@@ -242,7 +232,4 @@ def test_read_only_install(tmp_path):
         assert status["failed"] == {} and status["prepared"] > 2, status
         print("ok", rk.__file__)
     """
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                            capture_output=True, text=True, timeout=900, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "ok" in result.stdout and str(tmp_path) in result.stdout
+    run_read_only_install(tmp_path, code, {"RELUKIT_BACKGROUND_COMPILE": "1"}, timeout=900)

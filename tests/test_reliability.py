@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,8 @@ import pytest
 
 import relukit as rk
 from relukit import _numba
+
+from helpers import run_read_only_install
 
 SRC = Path(rk.__file__).resolve().parent.parent
 
@@ -144,20 +145,6 @@ def test_import_loads_no_backend():
 
 def test_read_only_install(tmp_path):
     """No writable cache anywhere: Numba compiles in memory and relukit works."""
-    package = tmp_path / "site" / "relukit"
-    shutil.copytree(SRC / "relukit", package, ignore=shutil.ignore_patterns("__pycache__"))
-    # Numba's cache needs package/__pycache__ or a user cache folder; make
-    # both impossible to create (a file where a folder must go), which
-    # works even for root, who ignores permission bits.
-    (package / "__pycache__").write_text("not a folder")
-    blocker = tmp_path / "blocker"
-    blocker.write_text("not a folder")
-    env = {
-        "NUMBA_CACHE_DIR": "",
-        "HOME": str(blocker),
-        "XDG_CACHE_HOME": str(blocker / "cache"),
-        "PYTHONPATH": str(tmp_path / "site"),
-    }
     code = """
         import numpy as np, relukit as rk
         x = np.linspace(-1, 1, 1_000_001, dtype=np.float32)
@@ -165,11 +152,7 @@ def test_read_only_install(tmp_path):
         assert np.array_equal(rk.relu_grad(x), (x > 0).astype(np.float32))
         print("ok", rk.__file__)
     """
-    full_env = {**os.environ, **env}
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "ok" in result.stdout and str(tmp_path) in result.stdout
+    run_read_only_install(tmp_path, code)
 
 
 @pytest.mark.slow
