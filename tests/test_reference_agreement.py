@@ -154,3 +154,46 @@ def test_default_call_fast_path(spec, dtype, shape):
         result = public(spec)(*inputs)
         assert type(result) is np.ndarray and result.flags.c_contiguous
         assert_matches_reference(result, expected, spec.ulps)
+
+
+@pytest.mark.parametrize("shape", [(1,), (1000,), (3, 5), (2, 3, 4)], ids=str)
+@pytest.mark.parametrize("spec, dtype", list(_fast_path_cases()))
+def test_default_call_fast_path_into_out_and_in_place(spec, dtype, shape, monkeypatch):
+    """backend=None, default parameters, out= a fresh array or the input the
+    result is like: the fast path answers without the general dispatch; an
+    out that partly overlaps an input goes to the dispatch, which copes."""
+    from relukit import _fastpath, _functions
+
+    inputs = make_inputs(spec, shape, dtype, seed=4, dy_dtype=None if dtype in FLOAT_DTYPES else "float32")
+    if inputs[0].dtype != inputs[-1].dtype:
+        pytest.skip("mixed dtypes never take the fast path")
+    expected = reference(spec, inputs, "plain")
+    general = _functions._call
+    calls = []
+    monkeypatch.setattr(_functions, "_call", lambda *a: calls.append(a) or general(*a))
+    like = spec.inputs.index(spec.result_like)
+    for _ in range(2):  # the first call may compile, the second takes the entry point
+        out = np.empty(shape, dtype)
+        assert public(spec)(*inputs, out=out) is out
+        assert_matches_reference(out, expected, spec.ulps)
+        same = [a.copy() for a in inputs]
+        assert public(spec)(*same, out=same[like]) is same[like]
+        assert_matches_reference(same[like], expected, spec.ulps)
+    # No fast path for float16, nor for PReLU (its weight has another shape).
+    fast = not spec.channel_inputs and np.dtype(dtype) in _fastpath.TABLES.get(spec.name, {})
+    assert len(calls) == (0 if fast else 4)
+    calls.clear()
+    # out shifted by one element over each input in turn.
+    size = int(np.prod(shape))
+    if size == 1:
+        return  # nothing to overlap
+    positions = [p for p, a in enumerate(inputs) if a.shape == shape]
+    for position in positions:
+        buffer = np.zeros(size + 1, dtype)
+        case = list(inputs)
+        buffer[1:] = case[position].reshape(-1)
+        case[position] = buffer[1:].reshape(shape)
+        out = buffer[:-1].reshape(shape)
+        assert public(spec)(*case, out=out) is out
+        assert_matches_reference(out, expected, spec.ulps)
+    assert len(calls) == len(positions)

@@ -138,13 +138,18 @@ def request(key, job, label: str | None = None) -> None:
         _state.notify_all()
 
 
-def is_done(key) -> bool:
-    """Whether the job of ``key`` has finished (see :func:`has_failed`)."""
-    return key in _done
+def succeeded(key) -> bool:
+    """Whether the job of ``key`` has finished without an error."""
+    return key in _done and key not in _failed
 
 
-def has_failed(key) -> bool:
-    return key in _failed
+def require(key, job, label: str | None = None):
+    """Raise :class:`NotReady` for ``key``, after a :func:`request` for its job.
+
+    Callers check :func:`succeeded` first and call this only when it is False.
+    """
+    request(key, job, label)
+    raise NotReady(key)
 
 
 def _work() -> None:

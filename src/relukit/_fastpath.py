@@ -33,77 +33,69 @@ TABLES: dict = {}
 
 
 class Slots(list):
-    """Entry points of one operation's default kernel for one dtype, by ``ndim``.
+    """Small-call kernels of one operation's default call for one dtype, by ``ndim``.
 
-    ``slots[ndim](*inputs, out, *slots.scalars)`` computes into a separate
-    ``out``. :meth:`new`, :meth:`into` and :meth:`same` are the three jobs
-    (allocate the result, write into a separate ``out``, write over the
-    input the result is like), each serial up to :data:`MAX_SIZE` elements
-    and handed to ``run_large(arrays, job)`` beyond, which may use the
-    thread pool and streaming stores.
+    ``slots[ndim](*inputs, out)`` computes into a fresh ``out`` (the
+    generated functions call it directly); the default scalars are compiled
+    into every kernel. :meth:`large`, :meth:`into` and :meth:`same` are the
+    other jobs: allocate a large result, write into a separate ``out``,
+    write over the input the result is like. Each is serial up to
+    :data:`MAX_SIZE` elements and handed to ``run_large(arrays, job)``
+    beyond, which may use the thread pool and streaming stores.
     """
 
-    def __init__(self, compile_for, run_large, dtype, scalars):
+    def __init__(self, compile_for, run_large, dtype):
         super().__init__([None] * (_MAX_NDIM + 1))
+        self._into = [None] * (_MAX_NDIM + 1)
         self._same = [None] * (_MAX_NDIM + 1)
         self._compile_for = compile_for
         self._run_large = run_large
         self._dtype = dtype
-        self.scalars = scalars
+
+    def _kernel(self, table, job, ndim):
+        """``table[ndim]``, compiled (or loaded from cache) on first use; None if not ready."""
+        kernel = table[ndim]
+        if kernel is None:
+            try:
+                kernel = table[ndim] = self._compile_for(job, ndim)
+            except NotReady:
+                return None
+        return kernel
 
     def fill(self, ndim):
-        """Compile (or load from cache) the kernel for ``ndim`` dimensions, or None."""
-        try:
-            self[ndim] = self._compile_for("direct", ndim)
-        except NotReady:
-            return None
-        return self[ndim]
+        """The kernel that allocates its result, for ``ndim`` dimensions, or None."""
+        return self._kernel(self, "new", ndim)
 
     def large(self, *inputs):
         out = np.empty(inputs[-1].shape, self._dtype)
-        try:
-            self._run_large((*inputs, out), "new")
-        except NotReady:
-            return None
-        return out
-
-    def new(self, *inputs):
-        x = inputs[-1]
-        if x.size > MAX_SIZE:
-            return self.large(*inputs)
-        kernel = self[x.ndim] or self.fill(x.ndim)
-        if kernel is None:
-            return None
-        out = np.empty(x.shape, self._dtype)
-        kernel(*inputs, out, *self.scalars)
-        return out
+        return out if self._large(inputs + (out,), "new") else None
 
     def into(self, *arrays):
         out = arrays[-1]
-        try:
-            if out.size > MAX_SIZE:
-                self._run_large(arrays, "into")
-            else:
-                kernel = self[out.ndim] or self._compile_for("direct", out.ndim)
-                self[out.ndim] = kernel
-                kernel(*arrays, *self.scalars)
-        except NotReady:
-            return None
-        return out
+        if out.size > MAX_SIZE:
+            if any(np.may_share_memory(out, a) for a in arrays[:-1]):
+                return None
+            return out if self._large(arrays, "into") else None
+        kernel = self._into[out.ndim] or self._kernel(self._into, "into", out.ndim)
+        # The kernel writes nothing and answers False if out overlaps an input.
+        return out if kernel is not None and kernel(*arrays) else None
 
     def same(self, *arrays):
         out = arrays[-1]
-        try:
-            if out.size > MAX_SIZE:
-                self._run_large(arrays, "same")
-                return out
-            kernel = self._same[out.ndim]
-            if kernel is None:
-                kernel = self._same[out.ndim] = self._compile_for("same", out.ndim)
-        except NotReady:
+        if out.size > MAX_SIZE:
+            return out if self._large(arrays, "same") else None
+        kernel = self._same[out.ndim] or self._kernel(self._same, "same", out.ndim)
+        if kernel is None:
             return None
-        kernel(*arrays, *self.scalars)
+        kernel(*arrays)
         return out
+
+    def _large(self, arrays, job) -> bool:
+        try:
+            self._run_large(arrays, job)
+        except NotReady:
+            return False
+        return True
 
 
 def register(name: str, dtype, slots: Slots) -> None:

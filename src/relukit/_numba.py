@@ -19,6 +19,7 @@ concurrent use, and GNU OpenMP aborts a forked child).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import numba
@@ -84,6 +85,9 @@ class Drivers:
         if term is not None:
             self._hash = D.code_hash(term)[:6] + self._hash[:6]
         self._kind = ("unary", "binary", "ternary")[arity - 1]
+        # The driver that writes over the input the result is like: x for a
+        # unary operation, dy for a backward pass.
+        self.same_mode = "in_place" if arity == 1 else "out_is_dy"
         self._units: dict = {}
         self._lock = threading.RLock()
         # Argument kinds each driver is known to be compiled for.
@@ -113,25 +117,41 @@ class Drivers:
         key = (self.prefix, mode, kinds)
         if key in self._ready:
             return driver
-        if not _background.enabled():
-            # The caller compiles it now; later calls need not ask again.
-            self._ready.add(key)
-            return driver
-        if _background.is_done(key) and not _background.has_failed(key):
-            self._ready.add(key)
-            return driver
-        samples = [_sample(a) for a in arrays]
-        label = f"{self.prefix}/{mode}/" + ", ".join(
-            f"{a.dtype.name} {a.ndim}d{'' if a.flags.writeable else ' read-only'}" for a in arrays
-        )
-        _background.request(key, lambda: driver(*samples, *scalars, 0, 1), label)
-        raise _background.NotReady(key)
+        # With background compiling off, the caller compiles it now.
+        if _background.enabled() and not _background.succeeded(key):
+            samples = [_sample(a) for a in arrays]
+            label = f"{self.prefix}/{mode}/" + ", ".join(
+                f"{a.dtype.name} {a.ndim}d{'' if a.flags.writeable else ' read-only'}" for a in arrays
+            )
+            _background.require(key, lambda: driver(*samples, *scalars, 0, 1), label)
+        self._ready.add(key)
+        return driver
 
-    def _build(self, mode: str):
+    def built(self) -> list:
+        """Names of the drivers built so far (a small-call kernel as ``small_<job>``)."""
+        return sorted({m if isinstance(m, str) else f"small_{m[1]}" for m in list(self._units)})
+
+    def small(self, job: str, scalars):
+        """The small-call kernel (``relukit._fastpath``) for ``job`` with ``scalars`` compiled in.
+
+        ``job`` is "new" or "into" (a separate ``out``; "into" checks for
+        overlap itself) or "same" (``out`` is the input the result is
+        like). Constants rather than arguments: unboxing three floats was
+        about 0.15 us of a 1e3 call.
+        """
+        return self[("small", job, scalars)]
+
+    def _build(self, mode):
+        if isinstance(mode, tuple):
+            _, job, scalars = mode
+            body = self[self.same_mode if job == "same" else "direct"]
+            template = getattr(D, f"{self._kind}_small" + ("_into" if job == "into" else ""))
+            # The scalars are in the name: Numba's cache key ignores globals.
+            digest = hashlib.sha256(repr(scalars).encode()).hexdigest()[:8]
+            name = f"{self.prefix}_small_{job}_{self._hash}_{digest}"
+            a, b, c = scalars
+            return D.specialise(template, name, body=body, A=a, B=b, C=c)
         name = f"{self.prefix}_{mode}_{self._hash}"
-        if mode.startswith("small"):
-            body = self["direct"] if mode == "small" else self[mode[len("small_") :]]
-            return D.specialise(getattr(D, f"{self._kind}_small"), name, body=body)
         template = getattr(D, f"{self._kind}_{mode}")
         if mode.endswith("_sum"):
             options = {"fastmath": {"reassoc"}}
@@ -146,10 +166,9 @@ def _prepared(key, build):
     ``build`` compiles for an explicit signature; run again after the
     background thread has, it returns the compiled code at once.
     """
-    if not _background.enabled() or _background.is_done(key) and not _background.has_failed(key):
-        return build()
-    _background.request(key, build)
-    raise _background.NotReady(key)
+    if _background.enabled() and not _background.succeeded(key):
+        _background.require(key, build)
+    return build()
 
 
 def _sample(a):
@@ -401,19 +420,14 @@ def _register_fast_paths():
 
 def _slots(units: Drivers, dtype, arity, scalars):
     element = numba.from_dtype(dtype)
-    # The job "same" writes over the input the result is like: x for a
-    # unary operation, dy for a backward pass.
-    same_mode = "in_place" if arity == 1 else "out_is_dy"
     scalar_types = (numba.types.float64,) * 3
     flat_type = numba.types.Array(element, 1, "C")
     entries = {}
 
     def compile_for(job, ndim):
-        array = numba.types.Array(element, ndim, "C")
-        driver = units["small" if job == "direct" else "small_" + same_mode]
-        signature = (array,) * (arity + 1) + scalar_types
-        key = (units.prefix, "small", job, f"{dtype.name} {ndim}d")
-        return _prepared(key, lambda: driver.compile(signature))
+        signature = (numba.types.Array(element, ndim, "C"),) * (arity + 1)
+        key = (units.prefix, "small", job, f"{dtype.name} {ndim}d", repr(scalars))
+        return _prepared(key, lambda: units.small(job, scalars).compile(signature))
 
     def entry(mode):
         # The compiled entry point skips Numba's argument typing per call.
@@ -427,17 +441,17 @@ def _slots(units: Drivers, dtype, arity, scalars):
 
     def run_large(arrays, job):
         # The caller has checked the layout and, for "into", that out
-        # overlaps no input: no pointer comparisons needed here.
+        # overlaps no input.
         flat = [a.reshape(-1) for a in arrays]
         if job == "same":
-            mode = same_mode
+            mode = units.same_mode
         elif job == "into" and flat[-1].nbytes >= STREAM_MIN_BYTES:
             mode = "streamed"
         else:
             mode = "direct"
         _run_flat(units, mode, flat, scalars, entry(mode))
 
-    return _fastpath.Slots(compile_for, run_large, dtype, scalars)
+    return _fastpath.Slots(compile_for, run_large, dtype)
 
 
 _register_fast_paths()

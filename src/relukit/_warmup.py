@@ -115,6 +115,6 @@ def compiled_units() -> list:
 
     ready = []
     for (name, variant, bits), units in sorted(_backends.load("numba")._drivers.items()):
-        for mode in sorted(units._units):
+        for mode in units.built():
             ready.append(f"{name}/{variant}{'/f16bits' if bits else ''}/{mode}")
     return ready
