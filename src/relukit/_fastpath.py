@@ -35,60 +35,64 @@ TABLES: dict = {}
 class Slots(list):
     """Small-call kernels of one operation's default call for one dtype, by ``ndim``.
 
-    ``slots[ndim](*inputs, out)`` computes into a fresh ``out`` (the
-    generated functions call it directly); the default scalars are compiled
-    into every kernel. :meth:`large`, :meth:`into` and :meth:`same` are the
-    other jobs: allocate a large result, write into a separate ``out``,
-    write over the input the result is like. Each is serial up to
-    :data:`MAX_SIZE` elements and handed to ``run_large(arrays, job)``
-    beyond, which may use the thread pool and streaming stores.
+    The generated functions call them directly, on inputs they have checked
+    (C-contiguous, this dtype and ``ndim``), with the default scalars
+    compiled in:
+
+    - ``slots[ndim](*inputs, out)`` computes into a fresh ``out``;
+    - ``slots.into_kernels[ndim](*inputs, out)`` into a separate ``out``;
+    - ``slots.same_kernels[ndim](*inputs, out)`` over the input the result
+      is like.
+
+    The last two check the rest themselves: each answers False, writing
+    nothing, when ``out`` has another shape than ``x`` or overlaps an
+    input, and the call then takes the general dispatch. The ``fill_*``
+    methods compile a missing kernel. Arrays of more than :data:`MAX_SIZE`
+    elements take :meth:`new_large`, :meth:`into_large` or
+    :meth:`same_large` instead, which hand them to ``run_large(arrays,
+    job)``: it may use the thread pool and streaming stores.
     """
 
     def __init__(self, compile_for, run_large, dtype):
         super().__init__([None] * (_MAX_NDIM + 1))
-        self._into = [None] * (_MAX_NDIM + 1)
-        self._same = [None] * (_MAX_NDIM + 1)
+        self.into_kernels = [None] * (_MAX_NDIM + 1)
+        self.same_kernels = [None] * (_MAX_NDIM + 1)
         self._compile_for = compile_for
         self._run_large = run_large
         self._dtype = dtype
 
-    def _kernel(self, table, job, ndim):
-        """``table[ndim]``, compiled (or loaded from cache) on first use; None if not ready."""
-        kernel = table[ndim]
-        if kernel is None:
-            try:
-                kernel = table[ndim] = self._compile_for(job, ndim)
-            except NotReady:
-                return None
-        return kernel
+    def _fill(self, table, job, ndim):
+        """Compile (or load from cache) ``table[ndim]``; None while it is not ready."""
+        try:
+            table[ndim] = self._compile_for(job, ndim)
+        except NotReady:
+            return None
+        return table[ndim]
 
     def fill(self, ndim):
-        """The kernel that allocates its result, for ``ndim`` dimensions, or None."""
-        return self._kernel(self, "new", ndim)
+        return self._fill(self, "new", ndim)
 
-    def large(self, *inputs):
+    def fill_into(self, ndim):
+        return self._fill(self.into_kernels, "into", ndim)
+
+    def fill_same(self, ndim):
+        return self._fill(self.same_kernels, "same", ndim)
+
+    def new_large(self, *inputs):
         out = np.empty(inputs[-1].shape, self._dtype)
         return out if self._large(inputs + (out,), "new") else None
 
-    def into(self, *arrays):
+    def into_large(self, *arrays):
         out = arrays[-1]
-        if out.size > MAX_SIZE:
-            if any(np.may_share_memory(out, a) for a in arrays[:-1]):
-                return None
-            return out if self._large(arrays, "into") else None
-        kernel = self._into[out.ndim] or self._kernel(self._into, "into", out.ndim)
-        # The kernel writes nothing and answers False if out overlaps an input.
-        return out if kernel is not None and kernel(*arrays) else None
-
-    def same(self, *arrays):
-        out = arrays[-1]
-        if out.size > MAX_SIZE:
-            return out if self._large(arrays, "same") else None
-        kernel = self._same[out.ndim] or self._kernel(self._same, "same", out.ndim)
-        if kernel is None:
+        if any(out.shape != a.shape or np.may_share_memory(out, a) for a in arrays[:-1]):
             return None
-        kernel(*arrays)
-        return out
+        return out if self._large(arrays, "into") else None
+
+    def same_large(self, *arrays):
+        out = arrays[-1]
+        if any(out.shape != a.shape for a in arrays[:-1]):
+            return None
+        return out if self._large(arrays, "same") else None
 
     def _large(self, arrays, job) -> bool:
         try:

@@ -23,31 +23,40 @@ def {name}({inputs}, /, out=None, *, {parameters}backend=None):
             _load_numba()
         slots = _FAST_{name}.get(x.dtype)
         if slots is not None:
-            # Each branch returns None while its kernel is being prepared in
-            # the background: the general path below then serves the call.
+            # A kernel is None while the background thread prepares it, and
+            # a large job answers None then: the general path below serves
+            # the call meanwhile.
             if out is None:
-                if x.size > _MAX_SIZE:
-                    result = slots.large({inputs})
-                    if result is not None:
-                        return result
-                else:
+                if x.size <= _MAX_SIZE:
                     kernel = slots[x.ndim] or slots.fill(x.ndim)
                     if kernel is not None:
                         result = _empty(x.shape, x.dtype)
                         kernel({inputs}, result)
                         return result
+                else:
+                    result = slots.new_large({inputs})
+                    if result is not None:
+                        return result
             elif (
                 type(out) is _ndarray
                 and out.dtype is x.dtype
-                and out.shape == x.shape
+                and out.ndim == x.ndim
                 and (flags := out.flags).c_contiguous
                 and flags.writeable
             ):
-                # slots.into checks that out overlaps no input.
-                if out is {result_like}:
-                    if slots.same({inputs}, out) is not None:
+                if x.size <= _MAX_SIZE:
+                    # These kernels compare shapes and check overlap
+                    # themselves: False means they wrote nothing.
+                    if out is {result_like}:
+                        kernel = slots.same_kernels[x.ndim] or slots.fill_same(x.ndim)
+                    else:
+                        kernel = slots.into_kernels[x.ndim] or slots.fill_into(x.ndim)
+                    if kernel is not None and kernel({inputs}, out):
                         return out
-                elif slots.into({inputs}, out) is not None:
+                elif out is {result_like}:
+                    if slots.same_large({inputs}, out) is not None:
+                        return out
+                elif slots.into_large({inputs}, out) is not None:
                     return out
     return _call(_OP_{name}, [{inputs}], out, backend, {{{values}}})
 '''
