@@ -10,3 +10,7 @@ and a correction cannot reach one and miss the other.
 #: Python rounds them to the nearest float64.
 SELU_SCALE = 1.0507009873554804934193349852946
 SELU_ALPHA = 1.6732632423543772848170429916717
+
+#: sqrt(1/2) and 1/sqrt(2*pi), GELU's constants, correctly rounded.
+SQRT_HALF = 0.7071067811865476
+INV_SQRT_2PI = 0.3989422804014327

@@ -17,16 +17,16 @@ import math
 
 import numpy as np
 
-from ._constants import SELU_ALPHA, SELU_SCALE
+from ._constants import INV_SQRT_2PI, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 from ._declare import Parameter, finite_real, in_dtype
 from ._elements import clamp, erfc, exp, expm1, log1p, mish_parts, ratio, sigmoids
 from ._family import Formula, activation
 from . import smooth_doc as docs
 from . import smooth_peers as peers
 
-#: sqrt(1/2), 1/sqrt(2*pi), sqrt(2/pi): GELU's constants, correctly rounded.
-SQRT_HALF = 0.7071067811865476
-INV_SQRT_2PI = 0.3989422804014327
+#: sqrt(2/pi), the tanh approximation's constant, correctly rounded (the
+#: exact GELU's, sqrt(1/2) and 1/sqrt(2*pi), are in ``_constants``: the
+#: peers use them too).
 SQRT_2_OVER_PI = 0.7978845608028654
 #: The cubic coefficient of GELU's tanh approximation (Hendrycks & Gimpel).
 GELU_CUBIC = 0.044715

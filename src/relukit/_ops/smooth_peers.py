@@ -35,10 +35,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ._constants import SELU_ALPHA, SELU_SCALE
-
-SQRT_HALF = 0.7071067811865476
-INV_SQRT_2PI = 0.3989422804014327
+from ._constants import INV_SQRT_2PI, SELU_ALPHA, SELU_SCALE, SQRT_HALF
 
 
 def _torch():
