@@ -83,16 +83,15 @@ class Slots(list):
         return out if self._large(inputs + (out,), "new") else None
 
     def into_large(self, *arrays):
-        out = arrays[-1]
-        if any(out.shape != a.shape or np.may_share_memory(out, a) for a in arrays[:-1]):
+        # The caller has compared the inputs' shapes with each other.
+        out, inputs = arrays[-1], arrays[:-1]
+        if out.shape != inputs[-1].shape or any(np.may_share_memory(out, a) for a in inputs):
             return None
         return out if self._large(arrays, "into") else None
 
     def same_large(self, *arrays):
-        out = arrays[-1]
-        if any(out.shape != a.shape for a in arrays[:-1]):
-            return None
-        return out if self._large(arrays, "same") else None
+        # out is one of the inputs, whose shapes the caller has compared.
+        return arrays[-1] if self._large(arrays, "same") else None
 
     def _large(self, arrays, job) -> bool:
         try:

@@ -88,7 +88,8 @@ class Drivers:
         # The driver that writes over the input the result is like: x for a
         # unary operation, dy for a backward pass.
         self.same_mode = "in_place" if arity == 1 else "out_is_dy"
-        self._units: dict = {}
+        self._units: dict = {}  # mode -> driver
+        self._small: dict = {}  # (job, scalars) -> small-call kernel
         self._lock = threading.RLock()
         # Argument kinds each driver is known to be compiled for.
         self._ready: set = set()
@@ -129,28 +130,35 @@ class Drivers:
 
     def built(self) -> list:
         """Names of the drivers built so far (a small-call kernel as ``small_<job>``)."""
-        return sorted({m if isinstance(m, str) else f"small_{m[1]}" for m in list(self._units)})
+        return sorted({*self._units, *(f"small_{job}" for job, _ in list(self._small))})
 
     def small(self, job: str, scalars):
         """The small-call kernel (``relukit._fastpath``) for ``job`` with ``scalars`` compiled in.
 
-        ``job`` is "new" or "into" (a separate ``out``; "into" checks for
-        overlap itself) or "same" (``out`` is the input the result is
-        like). Constants rather than arguments: unboxing three floats was
-        about 0.15 us of a 1e3 call.
+        ``job`` is "new", "into" (a separate ``out``: the kernel itself
+        compares its shape with x's and checks that it overlaps no input)
+        or "same" (``out`` is the input the result is like). Constants
+        rather than arguments: unboxing three floats was about 0.15 us of a
+        1e3 call.
         """
-        return self[("small", job, scalars)]
+        key = (job, scalars)
+        unit = self._small.get(key)
+        if unit is None:
+            with self._lock:
+                unit = self._small.get(key) or self._build_small(job, scalars)
+                self._small[key] = unit
+        return unit
 
-    def _build(self, mode):
-        if isinstance(mode, tuple):
-            _, job, scalars = mode
-            body = self[self.same_mode if job == "same" else "direct"]
-            template = getattr(D, f"{self._kind}_small" + ("_into" if job == "into" else ""))
-            # The scalars are in the name: Numba's cache key ignores globals.
-            digest = hashlib.sha256(repr(scalars).encode()).hexdigest()[:8]
-            name = f"{self.prefix}_small_{job}_{self._hash}_{digest}"
-            a, b, c = scalars
-            return D.specialise(template, name, body=body, A=a, B=b, C=c)
+    def _build_small(self, job: str, scalars):
+        body = self[self.same_mode if job == "same" else "direct"]
+        template = getattr(D, f"{self._kind}_small" + ("_into" if job == "into" else ""))
+        # The scalars are in the name: Numba's cache key ignores globals.
+        digest = hashlib.sha256(repr(scalars).encode()).hexdigest()[:8]
+        name = f"{self.prefix}_small_{job}_{self._hash}_{digest}"
+        a, b, c = scalars
+        return D.specialise(template, name, body=body, A=a, B=b, C=c)
+
+    def _build(self, mode: str):
         name = f"{self.prefix}_{mode}_{self._hash}"
         template = getattr(D, f"{self._kind}_{mode}")
         if mode.endswith("_sum"):
