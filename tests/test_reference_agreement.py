@@ -162,6 +162,26 @@ def test_default_call_fast_path_into_out_and_in_place(spec, dtype, shape, monkey
     """backend=None, default parameters, out= a fresh array or the input the
     result is like: the fast path answers without the general dispatch; an
     out that partly overlaps an input goes to the dispatch, which copes."""
+    _check_fast_path_out(spec, dtype, shape, monkeypatch)
+
+
+@pytest.mark.parametrize("spec, dtype", list(_fast_path_cases()))
+def test_default_call_fast_path_above_the_small_size(spec, dtype, numba_path, monkeypatch):
+    """The same above ``_fastpath.MAX_SIZE``, where the fast path calls its
+    kernels while the call stays on one core and otherwise the pool (and
+    streaming stores into out), forced here on a small array."""
+    from relukit import _fastpath
+
+    shape = (2, _fastpath.MAX_SIZE // 2 + 8)
+    inputs = make_inputs(spec, shape, dtype, seed=5, dy_dtype=None if dtype in FLOAT_DTYPES else "float32")
+    if inputs[0].dtype == inputs[-1].dtype:
+        result = public(spec)(*inputs)
+        assert type(result) is np.ndarray and result.shape == shape
+        assert_matches_reference(result, reference(spec, inputs, "plain"), spec.ulps)
+    _check_fast_path_out(spec, dtype, shape, monkeypatch)
+
+
+def _check_fast_path_out(spec, dtype, shape, monkeypatch):
     from relukit import _fastpath, _functions
 
     inputs = make_inputs(spec, shape, dtype, seed=4, dy_dtype=None if dtype in FLOAT_DTYPES else "float32")

@@ -459,7 +459,15 @@ def _slots(units: Drivers, dtype, arity, scalars):
             mode = "direct"
         _run_flat(units, mode, flat, scalars, entry(mode))
 
-    return _fastpath.Slots(compile_for, run_large, dtype)
+    def serial(nbytes, job):
+        # What run_large would do: the pool from PARALLEL_MIN_BYTES (read
+        # per call: tests and calibrate change it), streaming into a
+        # separate out from STREAM_MIN_BYTES.
+        if job == "into" and nbytes >= STREAM_MIN_BYTES:
+            return False
+        return chunking(nbytes, dtype.itemsize)[1] == 1
+
+    return _fastpath.Slots(compile_for, run_large, serial, dtype)
 
 
 _register_fast_paths()
