@@ -63,61 +63,58 @@ class Slots(list):
         super().__init__([None] * (_MAX_NDIM + 1))
         self.into_kernels = [None] * (_MAX_NDIM + 1)
         self.same_kernels = [None] * (_MAX_NDIM + 1)
+        self._tables = {"new": self, "into": self.into_kernels, "same": self.same_kernels}
         self._compile_for = compile_for
         self._run_large = run_large
         self._serial = serial
         self._dtype = dtype
 
-    def _fill(self, table, job, ndim):
-        """Compile (or load from cache) ``table[ndim]``; None while it is not ready."""
+    def _fill(self, job, ndim):
+        """Compile (or load from cache) ``job``'s kernel for ``ndim``; None while it is not ready."""
         try:
-            table[ndim] = self._compile_for(job, ndim)
+            kernel = self._compile_for(job, ndim)
         except NotReady:
             return None
-        return table[ndim]
+        self._tables[job][ndim] = kernel
+        return kernel
 
     def fill(self, ndim):
-        return self._fill(self, "new", ndim)
+        return self._fill("new", ndim)
 
     def fill_into(self, ndim):
-        return self._fill(self.into_kernels, "into", ndim)
+        return self._fill("into", ndim)
 
     def fill_same(self, ndim):
-        return self._fill(self.same_kernels, "same", ndim)
+        return self._fill("same", ndim)
 
     def new_large(self, *inputs):
         x = inputs[-1]
-        out = np.empty(x.shape, self._dtype)
-        if self._serial(out.nbytes, "new"):
-            kernel = self[x.ndim] or self.fill(x.ndim)
-            return None if kernel is None else out if kernel(*inputs, out) else None
-        return out if self._large(inputs + (out,), "new") else None
+        return self._large("new", inputs + (np.empty(x.shape, self._dtype),))
 
     def into_large(self, *arrays):
-        out, inputs = arrays[-1], arrays[:-1]
-        if self._serial(out.nbytes, "into"):
-            # The kernel compares shapes and checks overlap itself.
-            kernel = self.into_kernels[out.ndim] or self.fill_into(out.ndim)
-            return None if kernel is None else out if kernel(*arrays) else None
-        # The caller has compared the inputs' shapes with each other.
-        if out.shape != inputs[-1].shape or any(np.may_share_memory(out, a) for a in inputs):
-            return None
-        return out if self._large(arrays, "into") else None
+        return self._large("into", arrays)
 
     def same_large(self, *arrays):
         # out is one of the inputs, whose shapes the caller has compared.
-        out = arrays[-1]
-        if self._serial(out.nbytes, "same"):
-            kernel = self.same_kernels[out.ndim] or self.fill_same(out.ndim)
-            return None if kernel is None else out if kernel(*arrays) else None
-        return out if self._large(arrays, "same") else None
+        return self._large("same", arrays)
 
-    def _large(self, arrays, job) -> bool:
+    def _large(self, job, arrays):
+        """Write ``job`` into ``arrays[-1]`` and return it; None when the general path must."""
+        out = arrays[-1]
+        if self._serial(out.nbytes, job):
+            # The kernel compares shapes and checks overlap itself.
+            kernel = self._tables[job][out.ndim] or self._fill(job, out.ndim)
+            return out if kernel is not None and kernel(*arrays) else None
+        if job == "into":
+            # The caller has compared the inputs' shapes with each other.
+            inputs = arrays[:-1]
+            if out.shape != inputs[-1].shape or any(np.may_share_memory(out, a) for a in inputs):
+                return None
         try:
             self._run_large(arrays, job)
         except NotReady:
-            return False
-        return True
+            return None
+        return out
 
 
 def register(name: str, dtype, slots: Slots) -> None:

@@ -249,6 +249,12 @@ def _flat(arrays):
     return [a.reshape(-1, order=order) for a in arrays]
 
 
+def _streams(nbytes: int) -> bool:
+    """Whether stores into an existing, separate ``out`` of ``nbytes`` bypass the cache."""
+    # Read per call: tests and calibrate change the threshold.
+    return nbytes >= STREAM_MIN_BYTES
+
+
 def _write_mode(arity: int, flat, fresh: bool) -> str:
     out = flat[-1]
     if not fresh:
@@ -260,7 +266,7 @@ def _write_mode(arity: int, flat, fresh: bool) -> str:
         # Streaming stores pay off into memory that exists already; into
         # pages just allocated they lose (the kernel zeroes each page into
         # the cache on first touch, and the stores then miss it).
-        if out.nbytes >= STREAM_MIN_BYTES:
+        if _streams(out.nbytes):
             return "streamed"
     return "direct"
 
@@ -447,25 +453,23 @@ def _slots(units: Drivers, dtype, arity, scalars):
             found = entries[mode] = _prepared(key, lambda: units[mode].compile(signature))
         return found
 
+    def large_mode(job, nbytes):
+        # The driver for a job the fast path has checked; _write_mode
+        # decides the same for the general path.
+        if job == "same":
+            return units.same_mode
+        return "streamed" if job == "into" and _streams(nbytes) else "direct"
+
     def run_large(arrays, job):
         # The caller has checked the layout and, for "into", that out
         # overlaps no input.
         flat = [a.reshape(-1) for a in arrays]
-        if job == "same":
-            mode = units.same_mode
-        elif job == "into" and flat[-1].nbytes >= STREAM_MIN_BYTES:
-            mode = "streamed"
-        else:
-            mode = "direct"
+        mode = large_mode(job, flat[-1].nbytes)
         _run_flat(units, mode, flat, scalars, entry(mode))
 
     def serial(nbytes, job):
-        # What run_large would do: the pool from PARALLEL_MIN_BYTES (read
-        # per call: tests and calibrate change it), streaming into a
-        # separate out from STREAM_MIN_BYTES.
-        if job == "into" and nbytes >= STREAM_MIN_BYTES:
-            return False
-        return chunking(nbytes, dtype.itemsize)[1] == 1
+        # Whether run_large would run the job on one core with ordinary stores.
+        return large_mode(job, nbytes) != "streamed" and chunking(nbytes, dtype.itemsize)[1] == 1
 
     return _fastpath.Slots(compile_for, run_large, serial, dtype)
 
