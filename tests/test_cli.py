@@ -258,6 +258,18 @@ def test_calibrate_dry_run_measures_and_saves_nothing(capsys, tmp_path, monkeypa
     assert not any(tmp_path.iterdir())
 
 
+def test_calibrate_runs_with_background_compiling_on(tmp_path):
+    # The default a user has: the drivers calibrate times are not compiled
+    # yet in a fresh process, and must not be left to the background thread.
+    env = dict(os.environ, RELUKIT_BACKGROUND_COMPILE="1", XDG_CACHE_HOME=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "relukit", "calibrate", "--dry-run"],
+        capture_output=True, text=True, timeout=600, env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "stores into out=" in result.stdout and "pool from" in result.stdout
+
+
 def test_calibration_of_another_cpu_is_ignored(tmp_path, monkeypatch):
     import json
 

@@ -84,8 +84,18 @@ def _median_pair(first, second, repeat):
 def measure(backend, repeat: int = 7) -> dict:
     """Time the strategies of ``backend`` (the Numba backend module) here.
 
-    Returns the settings they choose, with what was measured.
+    Returns the settings they choose, with what was measured. The drivers
+    it times are compiled in this thread: with background compiling on, a
+    pooled call would otherwise run serially (or not at all) until the
+    background thread had compiled them.
     """
+    from . import _background
+
+    with _background.synchronous():
+        return _measure(backend, repeat)
+
+
+def _measure(backend, repeat: int) -> dict:
     from ._ops import BY_NAME
 
     _numba = backend
