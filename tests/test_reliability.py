@@ -91,6 +91,30 @@ def test_caller_does_the_work_when_workers_never_run(monkeypatch):
     assert sorted(seen) == list(range(37))
 
 
+@pytest.mark.parametrize("threads", [2, 4])
+def test_claimed_chunks_each_run_once(monkeypatch, threads):
+    """Pooled flat calls claim chunks in compiled code: every chunk runs once,
+    whether the workers help or never run at all."""
+    from relukit import _numba
+    from relukit._pool import Pool
+
+    monkeypatch.setattr(_numba, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(_numba, "CHUNK_MIN_BYTES", 64)
+    x = np.random.default_rng(0).standard_normal(100_003)
+    for stalled in (False, True):
+        pool = Pool(threads)
+        if stalled:
+            monkeypatch.setattr(pool, "_start", lambda: pool._workers.append("never scheduled"))
+        monkeypatch.setattr(_numba, "_pool", pool)
+        # In place with a slope, which is not idempotent: a chunk run twice
+        # scales its negatives twice, a skipped one keeps them.
+        expected = np.where(x > 0, x, 0.5 * x)
+        for _ in range(20):
+            y = x.copy()
+            rk.relu(y, negative_slope=0.5, out=y)
+            np.testing.assert_array_equal(y, expected)
+
+
 def test_pool_runs_every_chunk_once_with_workers():
     from relukit._pool import Pool
 

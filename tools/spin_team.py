@@ -39,13 +39,11 @@ from numba import carray, cfunc, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from relukit._atomics import fetch_add as add
+from relukit._atomics import item_pointer as _slot
+
 
 # --- atomics on an int64 array's slots ----------------------------------------------
-
-
-def _slot(context, builder, array_type, array, index):
-    array = context.make_array(array_type)(context, builder, array)
-    return cgutils.get_item_pointer(context, builder, array_type, array, [index])
 
 
 @intrinsic
@@ -64,15 +62,6 @@ def store(typingctx, array, index, value):
         return context.get_dummy_value()
 
     return types.void(array, index, value), codegen
-
-
-@intrinsic
-def add(typingctx, array, index, value):
-    def codegen(context, builder, signature, args):
-        pointer = _slot(context, builder, signature.args[0], args[0], args[1])
-        return builder.atomic_rmw("add", pointer, args[2], "acq_rel")
-
-    return types.int64(array, index, value), codegen
 
 
 @intrinsic

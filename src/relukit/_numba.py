@@ -102,14 +102,16 @@ class Drivers:
                 self._units[mode] = unit
         return unit
 
-    def ready(self, mode: str, arrays, scalars):
+    def ready(self, mode: str, arrays, scalars, tail=(0, 1)):
         """The ``mode`` driver, compiled for ``arrays`` (as the call passes them).
 
         With background compiling on (see ``relukit._background``), raises
         :class:`~relukit._background.NotReady` instead of compiling, after
         asking the background thread to compile the driver for arrays of the
         same dtypes, dimensions and writeability (what Numba's signature
-        depends on) by calling it on one element of each.
+        depends on) by calling it on one element of each, with ``tail``
+        after the scalars (a range of one element; for a ``claimed_*``
+        loop, no chunk to claim).
         """
         driver = self[mode]
         # What Numba's signature depends on (operands are always native and
@@ -124,7 +126,7 @@ class Drivers:
             label = f"{self.prefix}/{mode}/" + ", ".join(
                 f"{a.dtype.name} {a.ndim}d{'' if a.flags.writeable else ' read-only'}" for a in arrays
             )
-            _background.require(key, lambda: driver(*samples, *scalars, 0, 1), label)
+            _background.require(key, lambda: driver(*samples, *scalars, *tail), label)
         self._ready.add(key)
         return driver
 
@@ -160,6 +162,10 @@ class Drivers:
 
     def _build(self, mode: str):
         name = f"{self.prefix}_{mode}_{self._hash}"
+        if mode.startswith("claimed_"):
+            # A pooled call's loop around the driver of the mode it names.
+            body = self[mode.removeprefix("claimed_")]
+            return D.specialise(getattr(D, f"{self._kind}_claimed"), name, body=body)
         template = getattr(D, f"{self._kind}_{mode}")
         if mode.endswith("_sum"):
             options = {"fastmath": {"reassoc"}}
@@ -207,19 +213,30 @@ def drivers(op, variant: str, bits: bool = False) -> Drivers:
 
 def _run_flat(units: Drivers, mode: str, arrays, scalars, driver=None):
     """Run the ``mode`` driver (or ``driver``, its entry point) over flat ``arrays``."""
-    out = arrays[-1]
-    size = out.size
     if driver is None:
         driver = units.ready(mode, arrays, scalars)
-    step, chunks = chunking(out.nbytes, out.itemsize)
+    step, chunks = chunking(arrays[-1].nbytes, arrays[-1].itemsize)
     if chunks > 1:
+        loop = _claiming_loop(units, mode, arrays, scalars)
+        if loop is not None:
+            claims = np.array([0, chunks], np.int64)
 
-        def chunk(k):
-            driver(*arrays, *scalars, k * step, min(size, (k + 1) * step))
+            def share(_):
+                loop(*arrays, *scalars, claims, step)
 
-        if _pool.run(chunk, chunks):
-            return
-    driver(*arrays, *scalars, 0, size)
+            # One share per thread: each claims chunks until none is left,
+            # and the caller runs the share of a worker that has not woken.
+            if _pool.run(share, _pool.threads):
+                return
+    driver(*arrays, *scalars, 0, arrays[-1].size)
+
+
+def _claiming_loop(units: Drivers, mode: str, arrays, scalars):
+    """The ``claimed_<mode>`` loop for ``arrays``, or None while it is being compiled."""
+    try:
+        return units.ready("claimed_" + mode, arrays, scalars, tail=(np.zeros(2, np.int64), 1))
+    except _background.NotReady:
+        return None  # the call runs serially meanwhile
 
 
 def _is_f16(a) -> bool:

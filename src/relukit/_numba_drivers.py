@@ -23,6 +23,10 @@ operation's kernel scalars. How ``out`` is written:
   times slower on x86 (it only changes -0.0 into +0.0);
 - ``streamed``: the kernel fills an L1-sized buffer that reaches ``out``
   through non-temporal stores (see ``relukit._streaming``).
+
+A pooled call runs ``claimed`` in each thread, around one of these
+drivers: it claims chunks from a shared counter itself, so that a thread
+returns to Python (and the GIL) only when no chunk is left.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import numpy as np
 from numba.extending import overload
 
 from . import _numba_math
+from ._atomics import fetch_add
 from ._ops import _elements
 from ._ops._family import ChainRule
 from ._streaming import store_fence, stream_copy
@@ -102,6 +107,25 @@ def unary_streamed(x, out, a, b, c, lo, hi):
             buf[i] = kernel(xs[i], a, b, c)
         stream_copy(out, start, buf[:n])
     store_fence()
+
+
+def unary_claimed(x, out, a, b, c, claims, step):
+    # claims = [next chunk, chunks]; every thread of the call adds to the
+    # first slot, so each chunk runs exactly once. Claiming each chunk in
+    # Python instead, a thread waited for the GIL between chunks: with the
+    # pool forced on, relu in place on 1e6 float32 took 181 us that way
+    # and 143 us this way (the project's AMD VM).
+    k = fetch_add(claims, 0, 1)
+    while k < claims[1]:
+        body(x, out, a, b, c, k * step, min(out.size, (k + 1) * step))
+        k = fetch_add(claims, 0, 1)
+
+
+def binary_claimed(dy, x, out, a, b, c, claims, step):
+    k = fetch_add(claims, 0, 1)
+    while k < claims[1]:
+        body(dy, x, out, a, b, c, k * step, min(out.size, (k + 1) * step))
+        k = fetch_add(claims, 0, 1)
 
 
 @numba.njit(inline="always")

@@ -10,8 +10,11 @@ thread instead, which on a loaded machine is one without a core, for a
 scheduler time slice or more.
 
 The drivers are compiled with ``nogil=True``, so the threads compute in
-parallel; claiming a chunk is one ``next()`` on an ``itertools.count``,
-atomic under the GIL.
+parallel. A task is claimed with one ``next()`` on an ``itertools.count``,
+atomic under the GIL; the flat drivers go further and hand each thread one
+task, a compiled loop that claims the chunks themselves with an atomic add
+(``claimed`` in ``relukit._numba_drivers``), so that no thread waits for
+the GIL between chunks.
 
 One job runs at a time: a call that finds the pool busy (another Python
 thread is using it, as under Dask's threaded scheduler) computes serially
