@@ -211,23 +211,27 @@ def drivers(op, variant: str, bits: bool = False) -> Drivers:
 # --- running -------------------------------------------------------------------
 
 
-def _run_flat(units: Drivers, mode: str, arrays, scalars, driver=None):
-    """Run the ``mode`` driver (or ``driver``, its entry point) over flat ``arrays``."""
-    if driver is None:
-        driver = units.ready(mode, arrays, scalars)
+def _run_flat(units: Drivers, mode: str, arrays, scalars, entry=None):
+    """Run the ``mode`` driver over flat ``arrays``.
+
+    ``entry``, if given, returns the driver's compiled entry point, to
+    call instead of the dispatcher.
+    """
     step, chunks = chunking(arrays[-1].nbytes, arrays[-1].itemsize)
-    if chunks > 1:
-        loop = _claiming_loop(units, mode, arrays, scalars)
-        if loop is not None:
-            claims = np.array([0, chunks], np.int64)
+    # Asked for first, so that the background thread compiles it with the
+    # driver rather than one call later.
+    loop = _claiming_loop(units, mode, arrays, scalars) if chunks > 1 else None
+    driver = units.ready(mode, arrays, scalars) if entry is None else entry()
+    if loop is not None:
+        claims = np.array([0, chunks], np.int64)
 
-            def share(_):
-                loop(*arrays, *scalars, claims, step)
+        def share(_):
+            loop(*arrays, *scalars, claims, step)
 
-            # One share per thread: each claims chunks until none is left,
-            # and the caller runs the share of a worker that has not woken.
-            if _pool.run(share, _pool.threads):
-                return
+        # One share per thread: each claims chunks until none is left, and
+        # the caller runs the share of a worker that has not woken.
+        if _pool.run(share, _pool.threads):
+            return
     driver(*arrays, *scalars, 0, arrays[-1].size)
 
 
@@ -482,7 +486,7 @@ def _slots(units: Drivers, dtype, arity, scalars):
         # overlaps no input.
         flat = [a.reshape(-1) for a in arrays]
         mode = large_mode(job, flat[-1].nbytes)
-        _run_flat(units, mode, flat, scalars, entry(mode))
+        _run_flat(units, mode, flat, scalars, lambda: entry(mode))
 
     def serial(nbytes, job):
         # Whether run_large would run the job on one core with ordinary stores.
