@@ -270,7 +270,7 @@ def test_calibrate_runs_with_background_compiling_on(tmp_path):
     assert "stores into out=" in result.stdout and "pool from" in result.stdout
 
 
-def test_calibration_of_another_cpu_is_ignored(tmp_path, monkeypatch):
+def test_calibration_of_another_cpu_or_strategy_is_ignored(tmp_path, monkeypatch):
     import json
 
     from relukit import _calibrate
@@ -285,6 +285,11 @@ def test_calibration_of_another_cpu_is_ignored(tmp_path, monkeypatch):
     mine = {"cpu": _calibrate.cpu_model(), "versions": _calibrate._versions(), "stream": True}
     path.write_text(json.dumps(mine))
     assert _calibrate.load() == mine
+    # Measured with an older pool or older drivers: not applied.
+    older = {**_calibrate._versions(), "strategy": _calibrate.STRATEGY_REVISION - 1}
+    path.write_text(json.dumps({**mine, "versions": older}))
+    assert _calibrate.load() is None
+    path.write_text(json.dumps(mine))
     monkeypatch.setenv("RELUKIT_CALIBRATION", "off")
     assert _calibrate.load() is None
 

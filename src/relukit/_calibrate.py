@@ -6,7 +6,7 @@ beat ordinary ones (on one AMD EPYC VM they did by a quarter; on an Intel
 Xeon VM they lost a third), and from what size the thread pool pays for
 itself. :func:`measure` times both, side by side and interleaved, in well
 under a second; the result is kept in a small JSON file per CPU model and
-relukit/Numba/NumPy version, in the user's cache folder, and applied when
+relukit/Numba/NumPy version and strategy revision, in the user's cache folder, and applied when
 the Numba backend loads. Without one, relukit uses ordinary stores and a
 1 MiB pool threshold, and ``show_config`` says that nothing was measured.
 
@@ -37,6 +37,11 @@ _POOL_SIZES = (1 << 18, 1 << 19, 1 << 20, 1 << 21, 1 << 22, 1 << 23, 1 << 24)
 _STREAM_BYTES = 1 << 26
 #: A strategy must win by this factor to be chosen over the simpler one.
 _MARGIN = 1.1
+#: Raised whenever the pool or the drivers change in a way that can move
+#: the thresholds above, so that a calibration measured with the old code
+#: is not applied to the new (relukit's version does not change between
+#: releases). 2: pooled calls claim their chunks in compiled code.
+STRATEGY_REVISION = 2
 
 
 def _versions() -> dict:
@@ -44,7 +49,12 @@ def _versions() -> dict:
 
     from ._version import __version__
 
-    return {"relukit": __version__, "numba": numba.__version__, "numpy": np.__version__}
+    return {
+        "relukit": __version__,
+        "strategy": STRATEGY_REVISION,
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def cache_path() -> Path:

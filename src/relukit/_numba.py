@@ -235,10 +235,15 @@ def _run_flat(units: Drivers, mode: str, arrays, scalars, entry=None):
     driver(*arrays, *scalars, 0, arrays[-1].size)
 
 
+#: Sample trailing arguments (claims, step) of a ``claimed_*`` loop, from
+#: which its signature is taken.
+_CLAIMED_TAIL = (np.zeros(2, np.int64), 1)
+
+
 def _claiming_loop(units: Drivers, mode: str, arrays, scalars):
     """The ``claimed_<mode>`` loop for ``arrays``, or None while it is being compiled."""
     try:
-        return units.ready("claimed_" + mode, arrays, scalars, tail=(np.zeros(2, np.int64), 1))
+        return units.ready("claimed_" + mode, arrays, scalars, tail=_CLAIMED_TAIL)
     except _background.NotReady:
         return None  # the call runs serially meanwhile
 

@@ -112,9 +112,8 @@ def unary_streamed(x, out, a, b, c, lo, hi):
 def unary_claimed(x, out, a, b, c, claims, step):
     # claims = [next chunk, chunks]; every thread of the call adds to the
     # first slot, so each chunk runs exactly once. Claiming each chunk in
-    # Python instead, a thread waited for the GIL between chunks: with the
-    # pool forced on, relu in place on 1e6 float32 took 181 us that way
-    # and 143 us this way (the project's AMD VM).
+    # Python instead, a thread waited for the GIL between chunks (measured
+    # on the performance page, "pooled calls claim their chunks").
     k = fetch_add(claims, 0, 1)
     while k < claims[1]:
         body(x, out, a, b, c, k * step, min(out.size, (k + 1) * step))
