@@ -16,13 +16,17 @@ alternative before anyone builds it into ``relukit._numba``:
 - a chunk runs relukit's own driver through a ``cfunc`` called by address.
 
 It times, for relu in place and into ``out=`` on float32, in interleaved
-blocks with medians: the team, relukit as it is, and PyTorch
-(``torch.relu_``, ``torch.clamp_min(out=)``), plus the bare hand-off of a
-job whose chunks do nothing. Not part of the package, and not tested:
+blocks with medians: the team and relukit as it is; then, apart, PyTorch
+(``torch.relu_``, ``torch.clamp_min(out=)``), whose threads keep spinning
+after a call; and the bare hand-off of a job whose chunks do nothing.
+With ``--backoff`` the team runs calls in the caller alone for a while
+after one where a worker held it up (see :class:`Team`). Not part of the package, and not tested:
 the atomics are LLVM instructions emitted through ``numba.extending.intrinsic``.
 
     python tools/spin_team.py --spins 4096 1048576 --chunks 2 4
     python tools/spin_team.py --busy   # beside a busy-loop process
+    python tools/spin_team.py --busy --backoff
+    python tools/spin_team.py --busy --waits --spins 4096 --sizes 1e5 1e6
 """
 
 from __future__ import annotations
@@ -171,16 +175,46 @@ def run_job(control, function, block, chunks):
     store(control, DONE, 0)
     store(control, WORD, (generation << (2 * BITS)) | (chunks << BITS))
     work(control, True)
+    waited = 0  # pauses spent waiting for chunks that workers claimed
     while load(control, DONE) < chunks:
         relax()
+        waited += 1
+    return waited
+
+
+@njit(nogil=True)
+def run_alone(function, block, chunks):
+    for k in range(chunks):
+        call_chunk(function, block, k)
+
+
+#: A caller that waited this many pauses (about 0.3 ms on the project's AMD
+#: VM) for a worker's chunk takes it that the worker lost its core.
+STALL_PAUSES = 10_000
+#: Calls that a team with ``backoff`` runs alone after its first stall;
+#: doubled at each further stall up to the second figure, halved after
+#: ``CALM_CALLS`` calls without one.
+BACKOFF_CALLS = (256, 1 << 16)
+CALM_CALLS = 10_000
 
 
 class Team:
-    """``threads - 1`` workers that spin ``spins`` pauses after each job, then sleep."""
+    """``threads - 1`` workers that spin ``spins`` pauses after each job, then sleep.
 
-    def __init__(self, threads: int, spins: int):
+    With ``backoff``, a call that waited long for a worker (one that
+    claimed a chunk and then lost its core to another process) makes the
+    next calls run in the caller alone: on a busy machine the team then
+    stalls rarely enough not to matter, and on a quiet one it never backs off.
+    """
+
+    def __init__(self, threads: int, spins: int, backoff: bool = False):
         self.control = np.zeros(64, np.int64)
         self.spins = spins
+        self.backoff = backoff
+        self.alone = 0  # calls left to run in the caller alone
+        self.span = 0  # calls to run alone after the next stall
+        self.calm = 0  # calls since the last stall
+        self.stalls = 0
         self._wake = threading.Condition()
         self._wakes = 0
         self._sleepers = 0
@@ -199,11 +233,25 @@ class Team:
                 seen = self._wakes
 
     def run(self, function, block, chunks):
+        if self.alone:
+            self.alone -= 1
+            run_alone(function, block, chunks)
+            return
         if self._sleepers:  # the caller starts at once; a sleeper joins when it can
             with self._wake:
                 self._wakes += 1
                 self._wake.notify_all()
-        run_job(self.control, function, block, chunks)
+        waited = run_job(self.control, function, block, chunks)
+        if not self.backoff:
+            return
+        if waited >= STALL_PAUSES:
+            self.stalls += 1
+            self.span = min(max(2 * self.span, BACKOFF_CALLS[0]), BACKOFF_CALLS[1])
+            self.alone, self.calm = self.span, 0
+        else:
+            self.calm += 1
+            if self.calm >= CALM_CALLS:
+                self.span, self.calm = self.span // 2, 0
 
 
 # --- chunks of relukit's drivers -------------------------------------------------------
@@ -250,21 +298,23 @@ def medians(jobs, calls, rounds):
     return {label: statistics.median(t) * 1e6 for label, t in times.items()}
 
 
-def measure(spins, chunks, sizes, rounds):
-    import torch
-
+def measure(spins, chunks, sizes, rounds, backoff):
     import relukit
     from relukit._background import wait_for_kernels
 
     in_place_chunk, direct_chunk, nothing = chunk_functions()
-    team = Team(2, spins)
+    team = Team(2, spins, backoff)
     for size in sizes:  # compile what the timed calls run before timing
         z = np.ones(size, np.float32)
         relukit.relu(z, out=z), relukit.relu(z, out=np.empty_like(z))
     wait_for_kernels()
     block = np.zeros(4, np.int64)
     handoff = medians({"hand-off": lambda: team.run(nothing, block.ctypes.data, chunks)}, 1000, rounds)
-    print(f"spins={spins} chunks={chunks}: hand-off of an empty job {handoff['hand-off']:.2f} us")
+    print(
+        f"spins={spins} chunks={chunks} backoff={backoff}: "
+        f"hand-off of an empty job {handoff['hand-off']:.2f} us"
+    )
+    peers = []
     for size in sizes:
         x = np.random.default_rng(0).standard_normal(size, dtype=np.float32)
         out = np.empty_like(x)
@@ -274,17 +324,71 @@ def measure(spins, chunks, sizes, rounds):
         block[:] = [x.ctypes.data, out.ctypes.data, size, step]
         team.run(direct_chunk, block.ctypes.data, count)
         assert np.array_equal(out, np.maximum(x, 0)), "the team computed a wrong result"
-        tx, tout = torch.from_numpy(x), torch.from_numpy(out)
+        team.stalls = 0
         jobs = {
             "in place: team": lambda: team.run(in_place_chunk, block.ctypes.data, count),
             "in place: relukit": lambda: relukit.relu(x, out=x),
-            "in place: torch.relu_": lambda: torch.relu_(tx),
             "out=: team": lambda: team.run(direct_chunk, block.ctypes.data, count),
             "out=: relukit": lambda: relukit.relu(x, out=out),
+        }
+        result = medians(jobs, max(1, 10**6 // size), rounds)
+        print(
+            f"  {size:>10,} float32 (us): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in result.items())
+            + (f"; stalls {team.stalls}" if backoff else ""),
+            flush=True,
+        )
+        peers.append((size, x, out))
+    # PyTorch last and apart: its OpenMP threads spin for a while after
+    # each call, so interleaved with the team or relukit they take the
+    # other core from them (the first runs of this script did that).
+    import torch
+
+    for size, x, out in peers:
+        tx, tout = torch.from_numpy(x), torch.from_numpy(out)
+        jobs = {
+            "in place: torch.relu_": lambda: torch.relu_(tx),
             "out=: torch.clamp_min": lambda: torch.clamp_min(tx, 0, out=tout),
         }
         result = medians(jobs, max(1, 10**6 // size), rounds)
         print(f"  {size:>10,} float32 (us): " + ", ".join(f"{k} {v:.1f}" for k, v in result.items()))
+
+
+def waits(spins, sizes, calls=3000):
+    """Team calls against calls run alone, one after the other, and how long callers waited."""
+    import relukit
+    from relukit._background import wait_for_kernels
+
+    in_place_chunk, _, _ = chunk_functions()
+    team = Team(2, spins)
+    block = np.zeros(4, np.int64)
+    for size in sizes:
+        x = np.random.default_rng(0).standard_normal(size, dtype=np.float32)
+        relukit.relu(x, out=x)
+        wait_for_kernels()
+        step = -(-(size // 2) // 16) * 16
+        count = -(-size // step)
+        block[:] = [x.ctypes.data, x.ctypes.data, size, step]
+        together, alone, waited = [], [], []
+        for _ in range(calls):
+            start = time.perf_counter()
+            if team._sleepers:  # as Team.run does, keeping what run_job returns
+                with team._wake:
+                    team._wakes += 1
+                    team._wake.notify_all()
+            waited.append(run_job(team.control, in_place_chunk, block.ctypes.data, count))
+            together.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            run_alone(in_place_chunk, block.ctypes.data, count)
+            alone.append(time.perf_counter() - start)
+        w = np.array(waited)
+        print(
+            f"  {size:>10,} float32 in place, medians of {calls} calls (us): "
+            f"team {np.median(together) * 1e6:.1f}, alone {np.median(alone) * 1e6:.1f}; "
+            f"pauses the caller waited: median {np.median(w):.0f}, "
+            f"99th percentile {np.percentile(w, 99):.0f}, most {w.max()}",
+            flush=True,
+        )
 
 
 def main():
@@ -294,17 +398,29 @@ def main():
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6, 1e7])
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--busy", action="store_true", help="beside one busy-loop process")
+    parser.add_argument(
+        "--waits", action="store_true", help="team against alone, call by call, and the waits"
+    )
+    parser.add_argument(
+        "--backoff", action="store_true", help="run alone for a while after a stall (see Team)"
+    )
     args = parser.parse_args()
     from relukit._bench import busy_cores
 
     sizes = [int(s) for s in args.sizes]
+    if args.waits:
+        with busy_cores(1 if args.busy else 0):
+            for spins in args.spins:
+                print(f"spins={spins} busy={args.busy}:")
+                waits(spins, sizes)
+        return
     for spins in args.spins:
         for chunks in args.chunks:
             if args.busy:
                 with busy_cores(1):
-                    measure(spins, chunks, sizes, args.rounds)
+                    measure(spins, chunks, sizes, args.rounds, args.backoff)
             else:
-                measure(spins, chunks, sizes, args.rounds)
+                measure(spins, chunks, sizes, args.rounds, args.backoff)
 
 
 if __name__ == "__main__":
