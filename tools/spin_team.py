@@ -20,8 +20,9 @@ blocks with medians: the team and relukit as it is; then, apart, PyTorch
 (``torch.relu_``, ``torch.clamp_min(out=)``), whose threads keep spinning
 after a call; and the bare hand-off of a job whose chunks do nothing.
 With ``--backoff`` the team runs calls in the caller alone for a while
-after one where a worker held it up (see :class:`Team`). Not part of the package, and not tested:
-the atomics are LLVM instructions emitted through ``numba.extending.intrinsic``.
+after one where a worker held it up (see :class:`Team`). Not part of
+the package, and not tested: the atomics are LLVM instructions emitted
+through ``numba.extending.intrinsic``.
 
     python tools/spin_team.py --spins 4096 1048576 --chunks 2 4
     python tools/spin_team.py --busy   # beside a busy-loop process
@@ -233,17 +234,18 @@ class Team:
                 seen = self._wakes
 
     def run(self, function, block, chunks):
+        """Run the job; the pauses its caller waited for workers' chunks (0 when run alone)."""
         if self.alone:
             self.alone -= 1
             run_alone(function, block, chunks)
-            return
+            return 0
         if self._sleepers:  # the caller starts at once; a sleeper joins when it can
             with self._wake:
                 self._wakes += 1
                 self._wake.notify_all()
         waited = run_job(self.control, function, block, chunks)
         if not self.backoff:
-            return
+            return waited
         if waited >= STALL_PAUSES:
             self.stalls += 1
             self.span = min(max(2 * self.span, BACKOFF_CALLS[0]), BACKOFF_CALLS[1])
@@ -252,6 +254,7 @@ class Team:
             self.calm += 1
             if self.calm >= CALM_CALLS:
                 self.span, self.calm = self.span // 2, 0
+        return waited
 
 
 # --- chunks of relukit's drivers -------------------------------------------------------
@@ -287,6 +290,12 @@ def chunk_functions():
     return in_place_chunk.address, direct_chunk.address, nothing.address
 
 
+def chunk_step(size, chunks):
+    """Elements per chunk (whole 64-byte lines of float32) and the chunks that makes."""
+    step = -(-(-(-size // chunks)) // 16) * 16
+    return step, -(-size // step)
+
+
 def medians(jobs, calls, rounds):
     times = {label: [] for label in jobs}
     for _ in range(rounds):
@@ -318,9 +327,7 @@ def measure(spins, chunks, sizes, rounds, backoff):
     for size in sizes:
         x = np.random.default_rng(0).standard_normal(size, dtype=np.float32)
         out = np.empty_like(x)
-        per_chunk = -(-size // chunks)
-        step = -(-per_chunk // 16) * 16  # whole 64-byte lines of float32
-        count = -(-size // step)
+        step, count = chunk_step(size, chunks)
         block[:] = [x.ctypes.data, out.ctypes.data, size, step]
         team.run(direct_chunk, block.ctypes.data, count)
         assert np.array_equal(out, np.maximum(x, 0)), "the team computed a wrong result"
@@ -366,17 +373,12 @@ def waits(spins, sizes, calls=3000):
         x = np.random.default_rng(0).standard_normal(size, dtype=np.float32)
         relukit.relu(x, out=x)
         wait_for_kernels()
-        step = -(-(size // 2) // 16) * 16
-        count = -(-size // step)
+        step, count = chunk_step(size, 2)
         block[:] = [x.ctypes.data, x.ctypes.data, size, step]
         together, alone, waited = [], [], []
         for _ in range(calls):
             start = time.perf_counter()
-            if team._sleepers:  # as Team.run does, keeping what run_job returns
-                with team._wake:
-                    team._wakes += 1
-                    team._wake.notify_all()
-            waited.append(run_job(team.control, in_place_chunk, block.ctypes.data, count))
+            waited.append(team.run(in_place_chunk, block.ctypes.data, count))
             together.append(time.perf_counter() - start)
             start = time.perf_counter()
             run_alone(in_place_chunk, block.ctypes.data, count)
@@ -416,10 +418,7 @@ def main():
         return
     for spins in args.spins:
         for chunks in args.chunks:
-            if args.busy:
-                with busy_cores(1):
-                    measure(spins, chunks, sizes, args.rounds, args.backoff)
-            else:
+            with busy_cores(1 if args.busy else 0):
                 measure(spins, chunks, sizes, args.rounds, args.backoff)
 
 
