@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -216,6 +217,30 @@ def test_busy_cores_are_stopped_afterwards():
     with _bench.busy_cores(1) as spinners:
         assert all(spinner.poll() is None for spinner in spinners)
     assert all(spinner.poll() is not None for spinner in spinners)
+
+
+def test_a_sample_waits_for_threads_a_peer_left_spinning():
+    # A pure-Python spinner stands for PyTorch's OpenMP threads after a call.
+    def spin(seconds=0.2):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    # Steps long enough that no pause of the VM passes for a quiet process.
+    waited = _bench.settle(step=0.02, limit=5.0)
+    assert not spinner.is_alive() and waited > 0
+    spinner.join()
+    assert _bench.settle() < _bench.SETTLE_LIMIT  # a quiet process settles at once
+
+
+def test_every_timed_sample_starts_settled(monkeypatch):
+    settled = []
+    monkeypatch.setattr(_bench, "settle", lambda: settled.append(1) or 0.0)
+    samples = _bench.sample_interleaved({"a": lambda: None, "b": lambda: None}, repeat=3)
+    assert {len(v) for v in samples.values()} == {3}
+    assert len(settled) == 2 + 2 * 3  # each loop-count timing, then each sample
 
 
 def test_compile_pause_is_announced(monkeypatch, capsys):

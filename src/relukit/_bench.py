@@ -36,6 +36,11 @@ MIN_SAMPLE = 0.005
 COMPILE_NOTICE_AFTER = 0.5
 #: Single-threaded NumPy may be up to this much faster under --busy.
 BUSY_ALLOWANCE = 0.10
+#: Before each sample, the process sleeps in steps of this many seconds
+#: until one passes in which it used almost no CPU (see :func:`settle`) ...
+SETTLE_STEP = 0.002
+#: ... or until this many seconds have passed.
+SETTLE_LIMIT = 1.0
 
 _BOTH = ("float32", "float64")
 
@@ -150,17 +155,41 @@ def _activations(table):
 # --- timing ------------------------------------------------------------------------
 
 
+def settle(step: float = SETTLE_STEP, limit: float = SETTLE_LIMIT) -> float:
+    """Wait until no other thread of this process is computing; return the seconds waited.
+
+    PyTorch's OpenMP threads spin for a few milliseconds after each call
+    before they sleep, and while they spin they hold a core: an
+    implementation timed next lost that core for the first calls of its
+    sample (the performance page gives the measurement). So every sample
+    starts from a quiet process: it sleeps in steps of ``step`` seconds
+    until it spends under a tenth of a step on the CPU while sleeping, or
+    ``limit`` seconds have passed. Other processes (``--busy``'s) do not
+    count.
+    """
+    start = time.perf_counter()
+    while True:
+        cpu, begun = time.process_time(), time.perf_counter()
+        time.sleep(step)
+        now = time.perf_counter()
+        if time.process_time() - cpu < 0.1 * (now - begun) or now - start >= limit:
+            return now - start
+
+
 def sample_interleaved(calls: dict, repeat: int) -> dict:
     """``label -> samples`` (seconds per call), implementations taken in turn.
 
     Each call runs once untimed first (it may compile or fault pages in),
     then once timed to choose how many calls make one sample last
     :data:`MIN_SAMPLE`. The rounds rotate the starting implementation, so
-    that none always follows the same neighbour.
+    that none always follows the same neighbour, and each timing starts
+    after :func:`settle`, so that none pays for threads a peer left
+    spinning.
     """
     loops = {}
     for label, call in calls.items():
         call()
+        settle()
         start = time.perf_counter()
         call()
         once = time.perf_counter() - start
@@ -171,6 +200,7 @@ def sample_interleaved(calls: dict, repeat: int) -> dict:
         shift = round_ % len(labels)
         for label in labels[shift:] + labels[:shift]:
             call, count = calls[label], loops[label]
+            settle()
             start = time.perf_counter()
             for _ in range(count):
                 call()
