@@ -5,10 +5,11 @@ advance: whether non-temporal (streaming) stores into an existing ``out``
 beat ordinary ones (on one AMD EPYC VM they did by a quarter; on an Intel
 Xeon VM they lost a third), and from what size the thread pool pays for
 itself. :func:`measure` times both, side by side and interleaved, in well
-under a second; the result is kept in a small JSON file per CPU model and
-relukit/Numba/NumPy version and strategy revision, in the user's cache folder, and applied when
-the Numba backend loads. Without one, relukit uses ordinary stores and a
-1 MiB pool threshold, and ``show_config`` says that nothing was measured.
+under a second; the result is kept in a small JSON file per CPU model,
+relukit/Numba/NumPy version and strategy revision, in the user's cache
+folder, and applied when the Numba backend loads. Without one, relukit
+uses ordinary stores and a 1 MiB pool threshold, and ``show_config`` says
+that nothing was measured.
 
 ``python -m relukit calibrate`` runs it (the bench does too).
 """

@@ -236,7 +236,10 @@ def _run_flat(units: Drivers, mode: str, arrays, scalars, entry=None):
 
 
 #: Sample trailing arguments (claims, step) of a ``claimed_*`` loop, from
-#: which its signature is taken.
+#: which its signature is taken. Shared, though not constant: the
+#: background thread compiles a loop by calling it once with these, which
+#: adds one to ``claims[0]``; ``claims[1]``, the number of chunks, stays 0,
+#: so no such call ever computes a chunk.
 _CLAIMED_TAIL = (np.zeros(2, np.int64), 1)
 
 
