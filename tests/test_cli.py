@@ -127,6 +127,9 @@ def test_output_explains_and_checks(tiny_run):
     assert "needs --sizes 1e8" in stdout
     assert "needs --dtype float64" in stdout
     assert "needs --busy" in stdout
+    # The suite runs with RELUKIT_CALIBRATION=off: the bench says so, measures nothing.
+    assert "strategy: RELUKIT_CALIBRATION=off: ordinary stores" in stdout
+    assert "calibrating" not in stdout
 
 
 def test_json_has_every_job(tiny_run):
@@ -293,6 +296,38 @@ def test_calibrate_runs_with_background_compiling_on(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "stores into out=" in result.stdout and "pool from" in result.stdout
+
+
+def test_bench_calibrates_a_machine_with_no_calibration(tmp_path, monkeypatch):
+    from relukit import _calibrate, _numba
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("RELUKIT_CALIBRATION")
+    for name in ("CALIBRATION", "PARALLEL_MIN_BYTES", "STREAM_MIN_BYTES"):
+        monkeypatch.setattr(_numba, name, getattr(_numba, name))  # restored afterwards
+    _numba.use_calibration(None)
+    measured = {
+        "cpu": _calibrate.cpu_model(), "versions": _calibrate._versions(), "threads": 2,
+        "when": "2026-11-29 12:00:00", "loadavg": 0.1, "stream": True,
+        "stream_trial": {"bytes": 64 << 20, "direct_s": 0.012, "streamed_s": 0.011},
+        "parallel_min_bytes": 8 << 20, "pool_trials": {},
+    }
+    monkeypatch.setattr(_calibrate, "measure", lambda backend: measured)
+    announced = []
+    lines = _bench.strategy(announce=lambda: announced.append(1))
+    assert announced == [1]
+    assert _calibrate.load() == json.loads(json.dumps(measured))  # saved for later processes
+    assert _numba.PARALLEL_MIN_BYTES == 8 << 20  # and used by this one
+    assert _numba.STREAM_MIN_BYTES == _calibrate.STREAMING_FROM_BYTES
+    text = "\n".join(lines)
+    assert "strategy: streaming stores" in text and "pool from 8192 KiB" in text
+    assert "measured now, saved" in text
+
+    def refuse(backend):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(_calibrate, "measure", refuse)
+    assert _bench.strategy(announce=refuse)[:2] == lines[:2]  # measured once per machine
 
 
 def test_calibration_of_another_cpu_or_strategy_is_ignored(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import threading
+import time
 
 from ._bench_report import MODES
 from ._ops import BENCH_SIZES, BENCH_SIZES_FULL, CPU_BACKENDS, FLOAT_DTYPES
@@ -231,6 +232,25 @@ def _compile(settings):
         print(f" {seconds:.1f} s", flush=True)
 
 
+def _strategy(settings):
+    """Print the Numba backend's strategy, measured first where none is saved for this machine."""
+    from . import _bench
+
+    started = []
+
+    def announce():
+        print("calibrating relukit for this machine (first bench only)...", end="", flush=True)
+        started.append(time.perf_counter())
+
+    lines = _bench.strategy("numba" in settings.backends, announce)
+    if started:
+        print(f" {time.perf_counter() - started[0]:.1f} s", flush=True)
+    from ._bench_report import wrap
+
+    for line in lines:
+        print(wrap(line, "", "  "))
+
+
 def _header(machine, settings, busy: int) -> str:
     from . import _bench_report as report
     from ._version import __version__
@@ -271,6 +291,9 @@ def _measure(settings, busy: int):
     from . import _bench
 
     load_notes = [_bench.load_note("at the start")]
+    # Before compiling (the thresholds decide which drivers a call needs)
+    # and before any busy loop starts (it times the machine as it is).
+    _strategy(settings)
     _compile(settings)
     notes = []
     with _bench.busy_cores(busy):
@@ -350,10 +373,12 @@ def _bench(args, argv) -> int:
 def _write_json(path, argv, machine, rows, checks, busy, load_notes):
     import json
 
-    from . import _bench_targets
+    from . import _bench, _bench_targets
 
     payload = {
         "machine": machine,
+        # As printed at the start, where the bench may have measured it.
+        "strategy": _bench.strategy(measure_if_missing=False),
         "command": " ".join(["python -m relukit", *argv]),
         "busy": busy,
         "disturbed": load_notes,

@@ -152,6 +152,44 @@ def _activations(table):
     return [n for n in names if not n.endswith(("_grad", "_backward"))]
 
 
+# --- the strategy timed -------------------------------------------------------------
+
+
+def strategy(measure_if_missing: bool = True, announce=None) -> list:
+    """Lines on what the Numba backend uses on this machine, and why.
+
+    The figures depend on two settings that ``python -m relukit calibrate``
+    measures per machine: from what size the thread pool is used, and
+    whether stores into ``out=`` stream. Where nothing is saved for this
+    CPU and these versions, the bench measures them first (after calling
+    ``announce()``), saves them as ``calibrate`` does and applies them to
+    its own process, so that it times relukit as tuned for the machine
+    rather than the defaults. ``RELUKIT_CALIBRATION=off`` keeps the
+    defaults. No lines without Numba.
+    """
+    from . import _calibrate
+
+    try:
+        backend = _backends.load("numba")
+    except ImportError:
+        return []
+    lines = []
+    if backend.CALIBRATION is None and _calibrate.enabled() and measure_if_missing:
+        if announce is not None:
+            announce()
+        settings = _calibrate.measure(backend)
+        backend.use_calibration(settings)
+        try:
+            _calibrate.save(settings)
+            lines.append("(measured now, saved for later processes)")
+        except OSError as error:
+            lines.append(f"(measured now, not saved: {error.strerror})")
+    found = _calibrate.describe(backend.CALIBRATION)
+    if not _calibrate.enabled():
+        found = [found[0].replace("not measured on this machine", "RELUKIT_CALIBRATION=off")]
+    return [f"strategy: {line}" for line in found] + lines
+
+
 # --- timing ------------------------------------------------------------------------
 
 

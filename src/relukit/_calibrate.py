@@ -64,13 +64,18 @@ def cache_path() -> Path:
     return Path(base) / "relukit" / "calibration.json"
 
 
-def load():
-    """The settings measured for this CPU and these versions, or None.
+def enabled() -> bool:
+    """False under ``RELUKIT_CALIBRATION=off``: the defaults, whatever is saved.
 
-    ``RELUKIT_CALIBRATION=off`` ignores any saved settings (the test suite
-    sets it, so that its sizes do not depend on the machine's calibration).
+    The test suite sets it, so that its sizes do not depend on the
+    machine's calibration.
     """
-    if os.environ.get("RELUKIT_CALIBRATION", "").lower() == "off":
+    return os.environ.get("RELUKIT_CALIBRATION", "").lower() != "off"
+
+
+def load():
+    """The settings measured for this CPU and these versions, or None (see :func:`enabled`)."""
+    if not enabled():
         return None
     try:
         saved = json.loads(cache_path().read_text(encoding="utf-8"))

@@ -38,13 +38,23 @@ PARALLEL_MIN_BYTES = _calibrate.DEFAULT_PARALLEL_MIN_BYTES
 #: From this many bytes, stores into an existing ``out`` bypass the cache
 #: (non-temporal), where ``relukit._calibrate`` found that this pays on the
 #: running CPU; never otherwise (it lost a third on one Intel Xeon VM).
-STREAM_MIN_BYTES = 1 << 62
+STREAM_MIN_BYTES = _NEVER = 1 << 62
 #: The settings measured on this machine, or None.
-CALIBRATION = _calibrate.load()
-if CALIBRATION is not None:
-    PARALLEL_MIN_BYTES = CALIBRATION["parallel_min_bytes"]
-    if CALIBRATION["stream"]:
-        STREAM_MIN_BYTES = _calibrate.STREAMING_FROM_BYTES
+CALIBRATION = None
+
+
+def use_calibration(settings) -> None:
+    """Apply ``settings`` from ``relukit._calibrate`` (None: the defaults) to this process."""
+    global CALIBRATION, PARALLEL_MIN_BYTES, STREAM_MIN_BYTES
+    CALIBRATION = settings
+    if settings is None:
+        PARALLEL_MIN_BYTES, STREAM_MIN_BYTES = _calibrate.DEFAULT_PARALLEL_MIN_BYTES, _NEVER
+    else:
+        PARALLEL_MIN_BYTES = settings["parallel_min_bytes"]
+        STREAM_MIN_BYTES = _calibrate.STREAMING_FROM_BYTES if settings["stream"] else _NEVER
+
+
+use_calibration(_calibrate.load())
 #: Elements per chunk of the ``np.nditer`` path for odd layouts and float16.
 _NDITER_BUFFER = 8192
 
@@ -511,7 +521,7 @@ def threading_info() -> dict:
     return {
         "threads": _pool.threads,
         "parallel_min_bytes": PARALLEL_MIN_BYTES,
-        "streaming_stores": STREAM_MIN_BYTES < 1 << 62,
+        "streaming_stores": STREAM_MIN_BYTES < _NEVER,
         "started": _pool.started,
         "strategy": _calibrate.describe(CALIBRATION),
     }
