@@ -1092,10 +1092,13 @@ TOLERANCES += [
         FLOATS,
         "any",
         _any,
-        4,
+        6,
         "The frameworks compute 0.5 * x * (1 + erf(x / sqrt(2))) (or 1 + tanh): for x < 0 the "
         "sum cancels, so the result is accurate to ulps of |x| only, and 0 below about -5.5 "
-        "(float32). relukit uses erfc (and a sigmoid for tanh), which keeps the tail.",
+        "(float32). relukit uses erfc (and a sigmoid for tanh), which keeps the tail. How many "
+        "ulps depends on the machine: PyTorch 2.13's float32 gelu was off by up to 4.63 ulps "
+        "of |x| (at x = 3.478, in a sweep of [-40, 40]) on an AMD EPYC Zen 4, whichever kernel "
+        "ATEN_CPU_CAPABILITY chose; the same test inputs agreed within 4 on a Zen 3.",
         _abs_x_floor,
         "|x|",
     ),
