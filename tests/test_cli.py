@@ -342,6 +342,11 @@ def test_calibration_of_another_cpu_or_strategy_is_ignored(tmp_path, monkeypatch
     path.write_text(json.dumps({"cpu": "some other CPU", "versions": _calibrate._versions()}))
     assert _calibrate.load() is None
     assert "not measured" in _calibrate.describe(None)[0]
+    monkeypatch.setenv("RELUKIT_CALIBRATION", "off")
+    # show_config and the bench say why nothing saved is used.
+    off = ["RELUKIT_CALIBRATION=off: ordinary stores, pool from 1024 KiB"]
+    assert _calibrate.describe(None) == off
+    monkeypatch.delenv("RELUKIT_CALIBRATION")
     mine = {"cpu": _calibrate.cpu_model(), "versions": _calibrate._versions(), "stream": True}
     path.write_text(json.dumps(mine))
     assert _calibrate.load() == mine

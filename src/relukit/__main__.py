@@ -235,6 +235,7 @@ def _compile(settings):
 def _strategy(settings):
     """Print the Numba backend's strategy, measured first where none is saved for this machine."""
     from . import _bench
+    from ._bench_report import wrap
 
     started = []
 
@@ -245,8 +246,6 @@ def _strategy(settings):
     lines = _bench.strategy("numba" in settings.backends, announce)
     if started:
         print(f" {time.perf_counter() - started[0]:.1f} s", flush=True)
-    from ._bench_report import wrap
-
     for line in lines:
         print(wrap(line, "", "  "))
 

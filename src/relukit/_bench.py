@@ -185,8 +185,6 @@ def strategy(measure_if_missing: bool = True, announce=None) -> list:
         except OSError as error:
             lines.append(f"(measured now, not saved: {error.strerror})")
     found = _calibrate.describe(backend.CALIBRATION)
-    if not _calibrate.enabled():
-        found = [found[0].replace("not measured on this machine", "RELUKIT_CALIBRATION=off")]
     return [f"strategy: {line}" for line in found] + lines
 
 

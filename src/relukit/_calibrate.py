@@ -173,9 +173,11 @@ def save(settings: dict) -> Path:
 def describe(settings) -> list:
     """Lines for show_config and the bench: what is used, and why."""
     if settings is None:
+        defaults = f"ordinary stores, pool from {DEFAULT_PARALLEL_MIN_BYTES >> 10} KiB"
+        if not enabled():
+            return [f"RELUKIT_CALIBRATION=off: {defaults}"]
         return [
-            "not measured on this machine: ordinary stores, pool from "
-            f"{DEFAULT_PARALLEL_MIN_BYTES >> 10} KiB",
+            f"not measured on this machine: {defaults}",
             "(python -m relukit calibrate measures both)",
         ]
     trial = settings["stream_trial"]
