@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +94,8 @@ def test_caller_does_the_work_when_workers_never_run(monkeypatch):
 
 @pytest.mark.parametrize("threads", [2, 4])
 def test_claimed_chunks_each_run_once(monkeypatch, threads):
-    """Pooled flat calls claim chunks in compiled code: every chunk runs once,
-    whether the workers help or never run at all."""
+    """Pooled flat calls are handed out and claimed in compiled code: every
+    chunk runs once, whether the workers help or never run at all."""
     from relukit import _numba
     from relukit._pool import Pool
 
@@ -113,6 +114,51 @@ def test_claimed_chunks_each_run_once(monkeypatch, threads):
             y = x.copy()
             rk.relu(y, negative_slope=0.5, out=y)
             np.testing.assert_array_equal(y, expected)
+
+
+def test_workers_that_went_to_sleep_are_woken(monkeypatch):
+    """A worker watches for the next job only for a while, then sleeps; the
+    next pooled call wakes it, and every call is right throughout."""
+    from relukit import _numba, _pool, _team
+
+    if not _team.AVAILABLE:
+        pytest.skip("no compiled waits on this platform: workers always sleep")
+    monkeypatch.setattr(_numba, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(_numba, "CHUNK_MIN_BYTES", 64)
+    monkeypatch.setattr(_pool, "SPIN_NS", 20_000)  # 20 us
+    pool = _pool.Pool(3)
+    monkeypatch.setattr(_numba, "_pool", pool)
+    x = np.random.default_rng(2).standard_normal(50_001)
+    expected = np.where(x > 0, x, 0.25 * x)
+    for _ in range(5):
+        y = x.copy()
+        rk.relu(y, negative_slope=0.25, out=y)
+        np.testing.assert_array_equal(y, expected)
+        deadline = time.monotonic() + 60
+        while pool._sleepers < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool._sleepers == 2, "the workers never went to sleep"
+    calls = pool._calls
+    np.testing.assert_array_equal(rk.relu(x, negative_slope=0.25), expected)
+    assert pool._calls == calls + 1, "the call did not wake the sleeping workers"
+
+
+def test_python_and_compiled_jobs_share_the_workers(monkeypatch):
+    """PReLU's channel layouts hand the pool Python tasks, the flat drivers
+    compiled jobs: alternating them, the same workers serve both."""
+    from relukit import _numba, _pool
+
+    monkeypatch.setattr(_numba, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(_numba, "CHUNK_MIN_BYTES", 64)
+    pool = _pool.Pool(3)
+    monkeypatch.setattr(_numba, "_pool", pool)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 5, 301))
+    w = rng.uniform(0.1, 0.9, 5)
+    expected_prelu = np.where(x > 0, x, w[:, None] * x)
+    for _ in range(30):
+        np.testing.assert_array_equal(rk.prelu(x, w), expected_prelu)
+        np.testing.assert_array_equal(rk.relu(x), np.maximum(x, 0))
 
 
 def test_pool_runs_every_chunk_once_with_workers():

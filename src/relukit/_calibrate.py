@@ -41,8 +41,9 @@ _MARGIN = 1.1
 #: Raised whenever the pool or the drivers change in a way that can move
 #: the thresholds above, so that a calibration measured with the old code
 #: is not applied to the new (relukit's version does not change between
-#: releases). 2: pooled calls claim their chunks in compiled code.
-STRATEGY_REVISION = 2
+#: releases). 2: pooled calls claim their chunks in compiled code. 3: pooled
+#: calls are handed to workers that watch for them in compiled code.
+STRATEGY_REVISION = 3
 
 
 def _versions() -> dict:

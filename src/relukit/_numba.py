@@ -25,7 +25,7 @@ import threading
 import numba
 import numpy as np
 
-from . import _background, _calibrate, _fastpath
+from . import _background, _calibrate, _fastpath, _team
 from . import _numba_drivers as D
 from ._ops import OPERATIONS
 from ._pool import Pool, default_threads
@@ -100,6 +100,7 @@ class Drivers:
         self.same_mode = "in_place" if arity == 1 else "out_is_dy"
         self._units: dict = {}  # mode -> driver
         self._small: dict = {}  # (job, scalars) -> small-call kernel
+        self._chunks: dict = {}  # (mode, dtypes) -> chunk function
         self._lock = threading.RLock()
         # Argument kinds each driver is known to be compiled for.
         self._ready: set = set()
@@ -160,6 +161,23 @@ class Drivers:
                 unit = self._small.get(key) or self._build_small(job, scalars)
                 self._small[key] = unit
         return unit
+
+    def chunk(self, mode: str, dtypes):
+        """The C-callable chunk function (``relukit._team``) of the ``mode``
+        driver for arrays of ``dtypes`` (inputs, then out)."""
+        key = (mode, dtypes)
+        unit = self._chunks.get(key)
+        if unit is None:
+            with self._lock:
+                unit = self._chunks.get(key) or self._build_chunk(mode, dtypes)
+                self._chunks[key] = unit
+        return unit
+
+    def _build_chunk(self, mode: str, dtypes):
+        bindings = {f"D{k}": numba.from_dtype(np.dtype(d)) for k, d in enumerate(dtypes)}
+        name = f"{self.prefix}_chunk_{mode}_{'_'.join(dtypes)}_{self._hash}"
+        template = getattr(D, f"{self._kind}_chunk")
+        return D.specialise_chunk(template, name, body=self[mode], **bindings)
 
     def _build_small(self, job: str, scalars):
         body = self[self.same_mode if job == "same" else "direct"]
@@ -228,8 +246,14 @@ def _run_flat(units: Drivers, mode: str, arrays, scalars, entry=None):
     call instead of the dispatcher.
     """
     step, chunks = chunking(arrays[-1].nbytes, arrays[-1].itemsize)
-    # Asked for first, so that the background thread compiles it with the
-    # driver rather than one call later.
+    if chunks > 1 and _team.AVAILABLE:
+        job = _pooled_job(units, mode, arrays)
+        if job is not None and _pool.run_compiled(job[0], arrays, job[1], scalars, step, chunks):
+            return
+        # Being compiled, or the pool is busy: serially.
+        driver = units.ready(mode, arrays, scalars) if entry is None else entry()
+        driver(*arrays, *scalars, 0, arrays[-1].size)
+        return
     loop = _claiming_loop(units, mode, arrays, scalars) if chunks > 1 else None
     driver = units.ready(mode, arrays, scalars) if entry is None else entry()
     if loop is not None:
@@ -251,6 +275,48 @@ def _run_flat(units: Drivers, mode: str, arrays, scalars, entry=None):
 #: adds one to ``claims[0]``; ``claims[1]``, the number of chunks, stays 0,
 #: so no such call ever computes a chunk.
 _CLAIMED_TAIL = (np.zeros(2, np.int64), 1)
+
+
+#: ``(team entry point, chunk function address)`` per driver and kinds of arrays.
+_pooled_jobs: dict = {}
+
+
+def _pooled_job(units: Drivers, mode: str, arrays):
+    """``(relukit._team.run's entry point, chunk function address)`` for a
+    pooled call, or None while either is being compiled (the call then runs
+    serially)."""
+    key = (units.prefix, mode, *[(a.dtype, a.flags.writeable) for a in arrays])
+    job = _pooled_jobs.get(key)
+    if job is None:
+        dtypes = tuple([a.dtype.name for a in arrays])
+        kinds = tuple([(name, a.flags.writeable) for name, a in zip(dtypes, arrays)])
+        # Both asked for before either is awaited, so that the background
+        # thread compiles them in one go.
+        parts = []
+        for part_key, build in (
+            ((units.prefix, "chunk", mode, dtypes), lambda: units.chunk(mode, dtypes).address),
+            (("team", kinds), lambda: _team_entry(arrays)),
+        ):
+            try:
+                parts.append(_prepared(part_key, build))
+            except _background.NotReady:
+                pass
+        if len(parts) < 2:
+            return None
+        address, entry = parts
+        job = _pooled_jobs[key] = (entry, address)
+    return job
+
+
+def _team_entry(arrays):
+    """``relukit._team.run``'s entry point for arrays like ``arrays`` (padded to four)."""
+    padded = (*arrays, *(arrays[-1],) * (4 - len(arrays)))
+    slot, scalar = numba.types.int64[::1], numba.types.float64
+    array_types = tuple(numba.typeof(a) for a in padded)
+    index = numba.types.int64
+    return _team.run.compile(
+        (slot, scalar[::1], *array_types, index, scalar, scalar, scalar, index, index, index)
+    )
 
 
 def _claiming_loop(units: Drivers, mode: str, arrays, scalars):

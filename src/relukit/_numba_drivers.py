@@ -24,9 +24,12 @@ operation's kernel scalars. How ``out`` is written:
 - ``streamed``: the kernel fills an L1-sized buffer that reaches ``out``
   through non-temporal stores (see ``relukit._streaming``).
 
-A pooled call runs ``claimed`` in each thread, around one of these
-drivers: it claims chunks from a shared counter itself, so that a thread
-returns to Python (and the GIL) only when no chunk is left.
+A pooled call runs ``chunk``, a C-callable function around one of these
+drivers, on each chunk that a thread of the pool claims in compiled code
+(``relukit._team``). Where the pool cannot do that (no clock for its
+compiled waits), each thread runs ``claimed`` instead, which claims chunks
+from a shared counter itself, so that a thread returns to Python (and the
+GIL) only when no chunk is left.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from ._atomics import fetch_add
 from ._ops import _elements
 from ._ops._family import ChainRule
 from ._streaming import store_fence, stream_copy
+from ._team import CHUNK_SIGNATURE
 from ._version import __version__
 
 #: Elements per block of the streaming drivers: small enough for L1.
@@ -51,6 +55,7 @@ _BLOCK = 2048
 
 kernel = body = derivative = term = None  # bound per specialisation
 A = B = C = None  # the small-call kernels' scalars, bound per specialisation
+D0 = D1 = D2 = None  # a chunk function's dtypes, bound per specialisation
 
 
 @overload(_elements.zero_of, inline="always")
@@ -118,6 +123,16 @@ def unary_claimed(x, out, a, b, c, claims, step):
     while k < claims[1]:
         body(x, out, a, b, c, k * step, min(out.size, (k + 1) * step))
         k = fetch_add(claims, 0, 1)
+
+
+def unary_chunk(p0, p1, p2, p3, size, lo, hi, a, b, c):
+    # See relukit._team.CHUNK_SIGNATURE: p0 is x, p1 out.
+    body(numba.carray(p0, size, D0), numba.carray(p1, size, D1), a, b, c, lo, hi)
+
+
+def binary_chunk(p0, p1, p2, p3, size, lo, hi, a, b, c):
+    dy, x = numba.carray(p0, size, D0), numba.carray(p1, size, D1)
+    body(dy, x, numba.carray(p2, size, D2), a, b, c, lo, hi)
 
 
 def binary_claimed(dy, x, out, a, b, c, claims, step):
@@ -291,14 +306,28 @@ def code_hash(element) -> str:
     return digest.hexdigest()[:12]
 
 
-def specialise(template, name: str, options=None, **bindings):
-    """Compile a copy of ``template`` whose globals bind ``bindings``, with Numba ``options``."""
+def _bound(template, name: str, bindings):
+    """A copy of ``template`` named ``name``, whose globals bind ``bindings``."""
     namespace = dict(template.__globals__)
     namespace.update(bindings)
     function = types.FunctionType(template.__code__, namespace, name)
     function.__qualname__ = name
     function.__doc__ = template.__doc__
-    return jit(function, **(options or {}))
+    return function
+
+
+def specialise(template, name: str, options=None, **bindings):
+    """Compile a copy of ``template`` whose globals bind ``bindings``, with Numba ``options``."""
+    return jit(_bound(template, name, bindings), **(options or {}))
+
+
+def specialise_chunk(template, name: str, **bindings):
+    """Compile a copy of a ``*_chunk`` template as a C-callable chunk function."""
+    function = _bound(template, name, bindings)
+    try:
+        return numba.cfunc(CHUNK_SIGNATURE, cache=True)(function)
+    except RuntimeError:  # a read-only install: see jit
+        return numba.cfunc(CHUNK_SIGNATURE, cache=False)(function)
 
 
 def inline_kernel(element):

@@ -9,12 +9,19 @@ the work evenly in advance (Numba's ``parallel=True``) waits for its slowest
 thread instead, which on a loaded machine is one without a core, for a
 scheduler time slice or more.
 
-The drivers are compiled with ``nogil=True``, so the threads compute in
-parallel. A task is claimed with one ``next()`` on an ``itertools.count``,
-atomic under the GIL; the flat drivers go further and hand each thread one
-task, a compiled loop that claims the chunks themselves with an atomic add
-(``claimed`` in ``relukit._numba_drivers``), so that no thread waits for
-the GIL between chunks.
+Two kinds of job:
+
+- :meth:`Pool.run_compiled`, the flat drivers' calls: a chunk function and
+  its arrays, published and claimed entirely in compiled code without the
+  GIL (``relukit._team``). A worker that has been used watches for the
+  next such job for :data:`SPIN_NS` before it sleeps, so back-to-back
+  calls, as in a training loop, find it awake: waking a sleeping thread
+  and handing it the GIL cost tens of microseconds on the VMs measured
+  here, more than a whole call on 1 MB. A lone call costs the machine at
+  most that much CPU time on each worker's core after it.
+- :meth:`Pool.run`, any other call (PReLU's channel layouts): Python tasks
+  ``task(k)``, claimed with one ``next()`` on an ``itertools.count``,
+  atomic under the GIL. The drivers they call release the GIL.
 
 One job runs at a time: a call that finds the pool busy (another Python
 thread is using it, as under Dask's threaded scheduler) computes serially
@@ -27,6 +34,18 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+import time
+
+import numpy as np
+
+from . import _team
+
+#: How long a worker watches for the next job before it sleeps (ns).
+SPIN_NS = 1_000_000
+#: How long the caller of a compiled job watches for the workers' last
+#: chunks at a time (ns); between two such waits it sleeps for a moment, so
+#: that a worker that has lost its core may have the caller's.
+WAIT_NS = 1_000_000
 
 
 def default_threads() -> int:
@@ -80,9 +99,13 @@ class Pool:
     def _reset(self) -> None:
         self._busy = threading.Lock()
         self._wake = threading.Condition()
-        self._generation = 0
+        self._calls = 0  # counts the jobs that woke sleeping workers
+        self._sleepers = 0
         self._job = None
         self._workers = []
+        # Where jobs are published to the workers: see relukit._team.
+        self._slot = np.zeros(_team.SLOT_SIZE, np.int64)
+        self._scalars = np.zeros(3, np.float64)
 
     def _start(self) -> None:
         for index in range(self.threads - 1):
@@ -93,15 +116,35 @@ class Pool:
             self._workers.append(worker)
 
     def _serve(self) -> None:
-        seen = 0
+        slot, scalars = self._slot, self._scalars
+        seen, calls = 0, 0
         while True:
+            if _team.AVAILABLE:
+                seen = _team.serve(slot, scalars, seen, SPIN_NS)
+                if seen < 0:  # a job of Python tasks (or one that has ended)
+                    seen = -seen
+                    job = self._job
+                    if job is not None:
+                        job.work()
+                    continue
             with self._wake:
-                while self._generation == seen:
+                self._sleepers += 1
+                while self._calls == calls:
                     self._wake.wait()
-                seen = self._generation
+                calls = self._calls
+                self._sleepers -= 1
                 job = self._job
-            if job is not None:
+            if job is not None and not _team.AVAILABLE:
                 job.work()
+
+    def _wake_sleepers(self) -> None:
+        if not self._workers:
+            self._start()
+        # Workers that watch the slot need no wake-up call.
+        if self._sleepers or not _team.AVAILABLE:
+            with self._wake:
+                self._calls += 1
+                self._wake.notify_all()
 
     @property
     def started(self) -> bool:
@@ -112,19 +155,39 @@ class Pool:
         if not self._busy.acquire(blocking=False):
             return False
         try:
-            if not self._workers:
-                self._start()
-            job = _Job(task, chunks)
-            with self._wake:
-                self._job = job
-                self._generation += 1
-                self._wake.notify_all()
+            job = self._job = _Job(task, chunks)
+            if _team.AVAILABLE:
+                _team.post_tasks(self._slot)
+            self._wake_sleepers()
             job.work()
             job.wait()
-            with self._wake:
-                self._job = None
+            self._job = None
             if job.error is not None:
                 raise job.error
+            return True
+        finally:
+            self._busy.release()
+
+    def run_compiled(self, entry, arrays, address: int, scalars, step: int, chunks: int) -> bool:
+        """Write a flat driver's call in ``chunks`` chunks of ``step`` elements.
+
+        ``address`` is the driver's chunk function (``relukit._team``),
+        ``arrays`` its inputs then ``out``, and ``entry`` ``relukit._team.run``
+        compiled for them. False (nothing written) if the pool is busy or
+        cannot take compiled jobs here.
+        """
+        if not _team.AVAILABLE or chunks > _team.MAX_CHUNKS:
+            return False
+        if not self._busy.acquire(blocking=False):
+            return False
+        try:
+            self._wake_sleepers()
+            padded = (*arrays, *(arrays[-1],) * (4 - len(arrays)))
+            slot = self._slot
+            done = entry(slot, self._scalars, *padded, address, *scalars, step, chunks, WAIT_NS)
+            while not done:
+                time.sleep(0)  # a worker without a core has a chunk: let it have this one
+                done = _team.wait_done(slot, chunks, WAIT_NS)
             return True
         finally:
             self._busy.release()

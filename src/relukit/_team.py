@@ -1,0 +1,209 @@
+"""The compiled half of relukit's thread pool: jobs handed over without the GIL.
+
+Handing a job to a worker thread through Python costs tens of
+microseconds on the VMs measured here: the worker sleeps on a lock, its
+idle virtual CPU has to be woken, and it then needs the GIL, which the
+caller gives up only once it computes. That is more than a whole call on
+1 MB. So the pool's workers, once they have been used, watch a small
+shared array (the *slot*) in compiled code that has released the GIL,
+for :data:`relukit._pool.SPIN_NS` after each job, and the calling thread
+publishes a job there from compiled code too (:func:`run`). A job is a
+chunk function (a Numba ``cfunc`` with :data:`CHUNK_SIGNATURE`, one per
+driver and dtypes) and the addresses of its arrays; whoever comes first
+claims the next chunk, the caller included, so a worker without a core
+holds up only a chunk it has started.
+
+The slot, an int64 array:
+
+- ``POSTED``: the job's generation, which workers watch;
+- ``TICKET``: ``generation << SHIFT | next chunk``. The caller closes it
+  (next chunk ``MASK``) before it rewrites the fields below and opens it
+  after; a worker claims a chunk with a compare-and-exchange of the ticket
+  it read before it read the fields, which fails if the job changed in
+  between;
+- ``ADDRESS`` (0: a job of Python tasks, see ``relukit._pool``), the four
+  array addresses ``ARRAYS``, ``SIZE``, ``STEP`` (elements per chunk),
+  ``CHUNKS`` and ``DONE`` (chunks written).
+
+The kernel scalars travel in a float64 array of three.
+
+Waits read the time with the C library's ``clock_gettime``; where it is
+missing (Windows) :data:`AVAILABLE` is False and the pool hands out every
+job through Python.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+
+import numba
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ._atomics import compare_exchange, fetch_add, load_acquire, store_release
+
+#: Whether the compiled waits can read a clock here: ``clock_gettime`` with
+#: a 64-bit ``timespec``.
+AVAILABLE = sys.platform.startswith(("linux", "darwin")) and ctypes.sizeof(ctypes.c_long) == 8
+_MONOTONIC = getattr(time, "CLOCK_MONOTONIC", 1)
+#: Reads of the slot between two reads of the clock (a read of the clock
+#: costs about 20 ns, a read of the slot about 1).
+_READS_PER_CLOCK = 64
+
+POSTED, TICKET, ADDRESS, ARRAYS, SIZE, STEP, CHUNKS, DONE = 0, 1, 2, 3, 7, 8, 9, 10
+SLOT_SIZE = 11
+SHIFT = 24
+MASK = (1 << SHIFT) - 1
+#: A job has fewer chunks than this.
+MAX_CHUNKS = MASK
+
+#: The C signature of a chunk function: four array addresses (inputs, then
+#: ``out``, the unused ones repeating ``out``), the arrays' length, the
+#: chunk's ``[lo, hi)`` and the kernel scalars.
+CHUNK_SIGNATURE = types.void(*(types.voidptr,) * 4, *(types.int64,) * 3, *(types.float64,) * 3)
+
+
+@intrinsic
+def _monotonic_ns(typingctx):
+    """The monotonic clock in nanoseconds, from ``clock_gettime``."""
+
+    def codegen(context, builder, signature, args):
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        timespec = cgutils.alloca_once(builder, ir.ArrayType(i64, 2))
+        declared = ir.FunctionType(i32, [i32, timespec.type])
+        clock_gettime = cgutils.get_or_insert_function(builder.module, declared, "clock_gettime")
+        builder.call(clock_gettime, [ir.Constant(i32, _MONOTONIC), timespec])
+        seconds, nanoseconds = (
+            builder.load(builder.gep(timespec, [ir.Constant(i32, 0), ir.Constant(i32, k)]))
+            for k in (0, 1)
+        )
+        return builder.add(builder.mul(seconds, ir.Constant(i64, 1_000_000_000)), nanoseconds)
+
+    return types.int64(), codegen
+
+
+@intrinsic
+def _call_chunk(typingctx, address, p0, p1, p2, p3, size, lo, hi, a, b, c):
+    """Call the chunk function at ``address`` (see :data:`CHUNK_SIGNATURE`)."""
+
+    def codegen(context, builder, signature, args):
+        i64, f64, byte_pointer = ir.IntType(64), ir.DoubleType(), ir.IntType(8).as_pointer()
+        declared = ir.FunctionType(ir.VoidType(), [byte_pointer] * 4 + [i64] * 3 + [f64] * 3)
+        function = builder.inttoptr(args[0], declared.as_pointer())
+        pointers = [builder.inttoptr(p, byte_pointer) for p in args[1:5]]
+        builder.call(function, pointers + list(args[5:]))
+        return context.get_dummy_value()
+
+    return types.void(*(types.int64,) * 8, *(types.float64,) * 3), codegen
+
+
+def _jit(function):
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # a read-only install: no on-disk cache
+        return numba.njit(cache=False, nogil=True)(function)
+
+
+@numba.njit(inline="always")
+def _work(slot, scalars, generation):
+    """Claim and write chunks of job ``generation`` until none is left."""
+    while True:
+        ticket = load_acquire(slot, TICKET)
+        if ticket >> SHIFT != generation:
+            return
+        k = ticket & MASK
+        chunks = slot[CHUNKS]
+        if k >= chunks:
+            return
+        address, size, step = slot[ADDRESS], slot[SIZE], slot[STEP]
+        p0, p1, p2, p3 = slot[ARRAYS], slot[ARRAYS + 1], slot[ARRAYS + 2], slot[ARRAYS + 3]
+        a, b, c = scalars[0], scalars[1], scalars[2]
+        if compare_exchange(slot, TICKET, ticket, ticket + 1):
+            lo = k * step
+            _call_chunk(address, p0, p1, p2, p3, size, lo, min(size, lo + step), a, b, c)
+            fetch_add(slot, DONE, 1)
+
+
+@numba.njit(inline="always")
+def _wait_for_count(slot, index, target, limit_ns):
+    deadline = _monotonic_ns() + limit_ns
+    while True:
+        for _ in range(_READS_PER_CLOCK):
+            if load_acquire(slot, index) >= target:
+                return True
+        if _monotonic_ns() >= deadline:
+            return False
+
+
+@numba.njit(inline="always")
+def _close(slot, generation):
+    """Stop workers claiming chunks, before the fields are rewritten for ``generation``."""
+    ticket = load_acquire(slot, TICKET)
+    fetch_add(slot, TICKET, ((generation << SHIFT) | MASK) - ticket)
+
+
+def _serve(slot, scalars, seen, limit_ns):
+    # The worker's loop: see serve below.
+    deadline = _monotonic_ns() + limit_ns
+    while True:
+        generation = seen
+        for _ in range(_READS_PER_CLOCK):
+            generation = load_acquire(slot, POSTED)
+            if generation != seen:
+                break
+        if generation != seen:
+            seen = generation
+            if slot[ADDRESS] == 0:
+                return -generation
+            _work(slot, scalars, generation)
+            deadline = _monotonic_ns() + limit_ns
+        elif _monotonic_ns() >= deadline:
+            return seen
+
+
+def _run(slot, scalars, a0, a1, a2, a3, address, a, b, c, step, chunks, limit_ns):
+    # The caller's side: see run below.
+    generation = slot[POSTED] + 1
+    _close(slot, generation)
+    slot[ADDRESS] = address
+    slot[ARRAYS], slot[ARRAYS + 1] = a0.ctypes.data, a1.ctypes.data
+    slot[ARRAYS + 2], slot[ARRAYS + 3] = a2.ctypes.data, a3.ctypes.data
+    slot[SIZE], slot[STEP], slot[CHUNKS], slot[DONE] = a3.size, step, chunks, 0
+    scalars[0], scalars[1], scalars[2] = a, b, c
+    store_release(slot, TICKET, generation << SHIFT)
+    store_release(slot, POSTED, generation)
+    _work(slot, scalars, generation)
+    return _wait_for_count(slot, DONE, chunks, limit_ns)
+
+
+def _post_tasks(slot):
+    # A job of Python tasks: see post_tasks below.
+    generation = slot[POSTED] + 1
+    _close(slot, generation)
+    slot[ADDRESS], slot[CHUNKS] = 0, 0
+    store_release(slot, POSTED, generation)
+
+
+def _wait_done(slot, chunks, limit_ns):
+    return _wait_for_count(slot, DONE, chunks, limit_ns)
+
+
+#: ``serve(slot, scalars, seen, limit_ns)``, a worker's loop: works on every
+#: job posted after generation ``seen`` until none has come for
+#: ``limit_ns``, then returns the last generation seen; returns minus the
+#: generation of a job of Python tasks at once.
+serve = _jit(_serve)
+#: ``run(slot, scalars, a0, a1, a2, a3, address, a, b, c, step, chunks,
+#: limit_ns)``: publishes a job, claims chunks with the workers until none
+#: is left, and waits up to ``limit_ns`` for the workers' last chunks;
+#: whether they were all written (if not, wait with :func:`wait_done`).
+run = _jit(_run)
+#: ``post_tasks(slot)``: tells watching workers that a job of Python tasks is posted.
+post_tasks = _jit(_post_tasks)
+#: ``wait_done(slot, chunks, limit_ns)``: whether the job's ``chunks`` are
+#: all written, waiting up to ``limit_ns``.
+wait_done = _jit(_wait_done)
