@@ -28,6 +28,7 @@ def _force_path(monkeypatch, path):
     if path in ("parallel", "streamed"):
         # Pooled, in chunks of one cache line: many chunk boundaries.
         monkeypatch.setattr(_numba, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(_numba, "TASKS_MIN_BYTES", 0)
         monkeypatch.setattr(_numba, "CHUNK_MIN_BYTES", 64)
     if path == "streamed":
         monkeypatch.setattr(_numba, "STREAM_MIN_BYTES", 0)

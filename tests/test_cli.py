@@ -303,14 +303,14 @@ def test_bench_calibrates_a_machine_with_no_calibration(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("RELUKIT_CALIBRATION")
-    for name in ("CALIBRATION", "PARALLEL_MIN_BYTES", "STREAM_MIN_BYTES"):
+    for name in ("CALIBRATION", "PARALLEL_MIN_BYTES", "TASKS_MIN_BYTES", "STREAM_MIN_BYTES"):
         monkeypatch.setattr(_numba, name, getattr(_numba, name))  # restored afterwards
     _numba.use_calibration(None)
     measured = {
         "cpu": _calibrate.cpu_model(), "versions": _calibrate._versions(), "threads": 2,
         "when": "2026-11-29 12:00:00", "loadavg": 0.1, "stream": True,
         "stream_trial": {"bytes": 64 << 20, "direct_s": 0.012, "streamed_s": 0.011},
-        "parallel_min_bytes": 8 << 20, "pool_trials": {},
+        "parallel_min_bytes": 8 << 20, "tasks_min_bytes": 16 << 20, "pool_trials": {},
     }
     monkeypatch.setattr(_calibrate, "measure", lambda backend: measured)
     announced = []
@@ -318,6 +318,7 @@ def test_bench_calibrates_a_machine_with_no_calibration(tmp_path, monkeypatch):
     assert announced == [1]
     assert _calibrate.load() == json.loads(json.dumps(measured))  # saved for later processes
     assert _numba.PARALLEL_MIN_BYTES == 8 << 20  # and used by this one
+    assert _numba.TASKS_MIN_BYTES == 16 << 20
     assert _numba.STREAM_MIN_BYTES == _calibrate.STREAMING_FROM_BYTES
     text = "\n".join(lines)
     assert "strategy: streaming stores" in text and "pool from 8192 KiB" in text

@@ -148,7 +148,8 @@ def test_python_and_compiled_jobs_share_the_workers(monkeypatch):
     compiled jobs: alternating them, the same workers serve both."""
     from relukit import _numba, _pool
 
-    monkeypatch.setattr(_numba, "PARALLEL_MIN_BYTES", 0)
+    for name in ("PARALLEL_MIN_BYTES", "TASKS_MIN_BYTES"):
+        monkeypatch.setattr(_numba, name, 0)
     monkeypatch.setattr(_numba, "CHUNK_MIN_BYTES", 64)
     pool = _pool.Pool(3)
     monkeypatch.setattr(_numba, "_pool", pool)

@@ -20,7 +20,7 @@ from docutils.statemachine import StringList
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
-from relukit import _calibrate, _fastpath, _ops
+from relukit import _calibrate, _fastpath, _ops, _pool
 
 
 def binary_size(nbytes):
@@ -54,6 +54,8 @@ FACTS = {
         binary_size(_calibrate.STREAMING_FROM_BYTES),
         (_calibrate.__file__,),
     ),
+    # How long a worker of the pool watches for the next job, in ms.
+    "spin_ms": (f"{_pool.SPIN_NS / 1e6:g}", (_pool.__file__,)),
     "fastpath_max_size": (f"{_fastpath.MAX_SIZE:,}", (_fastpath.__file__,)),
     "float_dtypes": (spoken_list(_ops.FLOAT_DTYPES), OPERATION_SOURCES),
     "int_dtypes": (spoken_list(_ops.INT_DTYPES), OPERATION_SOURCES),

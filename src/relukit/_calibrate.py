@@ -42,7 +42,8 @@ _MARGIN = 1.1
 #: the thresholds above, so that a calibration measured with the old code
 #: is not applied to the new (relukit's version does not change between
 #: releases). 2: pooled calls claim their chunks in compiled code. 3: pooled
-#: calls are handed to workers that watch for them in compiled code.
+#: calls are handed to workers that watch for them in compiled code, and
+#: jobs of Python tasks have a threshold of their own.
 STRATEGY_REVISION = 3
 
 
@@ -87,15 +88,15 @@ def load():
     return saved
 
 
-def _median_pair(first, second, repeat):
-    """Medians of ``first`` and ``second``, timed alternately."""
-    a, b = [], []
+def _medians(functions, repeat):
+    """Medians of the times of ``functions``, timed in turn."""
+    times = [[] for _ in functions]
     for _ in range(repeat):
-        for f, times in ((first, a), (second, b)):
+        for f, samples in zip(functions, times):
             start = time.perf_counter()
             f()
-            times.append(time.perf_counter() - start)
-    return statistics.median(a), statistics.median(b)
+            samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 def measure(backend, repeat: int = 7) -> dict:
@@ -126,31 +127,48 @@ def _measure(backend, repeat: int) -> dict:
     direct, streamed = units["direct"], units["streamed"]
     direct(big, out, *scalars, 0, big.size)  # compile, and touch every page
     streamed(big, out, *scalars, 0, big.size)
-    t_direct, t_streamed = _median_pair(
-        lambda: direct(big, out, *scalars, 0, big.size),
-        lambda: streamed(big, out, *scalars, 0, big.size),
+    t_direct, t_streamed = _medians(
+        (
+            lambda: direct(big, out, *scalars, 0, big.size),
+            lambda: streamed(big, out, *scalars, 0, big.size),
+        ),
         repeat,
     )
 
-    pool_from = None
+    # The pool, handed compiled jobs and Python tasks (relukit._pool), each
+    # against one core.
+    kinds = ("pooled_s", "tasks_s") if _numba.COMPILED_JOBS else ("tasks_s",)
+    pool_from = dict.fromkeys(kinds)
     trials = {}
-    saved = _numba.PARALLEL_MIN_BYTES
+    saved = _numba.PARALLEL_MIN_BYTES, _numba.TASKS_MIN_BYTES, _numba.COMPILED_JOBS
+    _numba.PARALLEL_MIN_BYTES = _numba.TASKS_MIN_BYTES = 0
     try:
         for nbytes in _POOL_SIZES:
             x = rng.standard_normal(nbytes // 4).astype(np.float32)
             y = np.empty_like(x)
-            _numba.PARALLEL_MIN_BYTES = 0
-            pooled = lambda: _numba._run_flat(units, "direct", (x, y), scalars)  # noqa: E731
-            serial = lambda: direct(x, y, *scalars, 0, x.size)  # noqa: E731
-            pooled()
-            t_serial, t_pooled = _median_pair(serial, pooled, 4 * repeat)
-            trials[nbytes] = {"serial_s": t_serial, "pooled_s": t_pooled}
-            if t_serial >= _MARGIN * t_pooled:
-                pool_from = nbytes if pool_from is None else pool_from
-            else:
-                pool_from = None  # must pay at every larger size too
+
+            def pooled(compiled):
+                _numba.COMPILED_JOBS = compiled
+                _numba._run_flat(units, "direct", (x, y), scalars)
+
+            ways = {
+                "serial_s": lambda: direct(x, y, *scalars, 0, x.size),
+                "pooled_s": lambda: pooled(True),
+                "tasks_s": lambda: pooled(False),
+            }
+            for kind in kinds:
+                ways[kind]()  # compile, start the workers
+            names = ("serial_s", *kinds)
+            trials[nbytes] = dict(zip(names, _medians([ways[n] for n in names], 4 * repeat)))
+            for kind in kinds:
+                if trials[nbytes]["serial_s"] >= _MARGIN * trials[nbytes][kind]:
+                    pool_from[kind] = pool_from[kind] or nbytes
+                else:
+                    pool_from[kind] = None  # must pay at every larger size too
     finally:
-        _numba.PARALLEL_MIN_BYTES = saved
+        _numba.PARALLEL_MIN_BYTES, _numba.TASKS_MIN_BYTES, _numba.COMPILED_JOBS = saved
+    never = 2 * _POOL_SIZES[-1]
+    tasks_from = pool_from["tasks_s"] or never
     return {
         "cpu": cpu_model(),
         "versions": _versions(),
@@ -159,7 +177,8 @@ def _measure(backend, repeat: int) -> dict:
         "loadavg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "stream": t_direct >= _MARGIN * t_streamed,
         "stream_trial": {"bytes": _STREAM_BYTES, "direct_s": t_direct, "streamed_s": t_streamed},
-        "parallel_min_bytes": pool_from if pool_from is not None else 2 * _POOL_SIZES[-1],
+        "parallel_min_bytes": pool_from.get("pooled_s", tasks_from) or never,
+        "tasks_min_bytes": tasks_from,
         "pool_trials": trials,
     }
 
@@ -188,6 +207,7 @@ def describe(settings) -> list:
         f"{stores} stores into out= from {STREAMING_FROM_BYTES >> 20} MiB: "
         f"{trial['direct_s'] * 1e3:.1f} ms ordinary, "
         f"{trial['streamed_s'] * 1e3:.1f} ms streaming at {mib} MiB",
-        f"pool from {settings['parallel_min_bytes'] >> 10} KiB of output "
+        f"pool from {settings['parallel_min_bytes'] >> 10} KiB of output, "
+        f"{settings['tasks_min_bytes'] >> 10} KiB for Python tasks "
         f"(measured {settings['when']}, load {settings['loadavg']:.1f})",
     ]

@@ -117,6 +117,7 @@ def _format(info: dict) -> str:
         lines.append("cpu threads")
         lines.append(f"  threads   {threading_info['threads']} (RELUKIT_NUM_THREADS sets it)")
         lines.append(f"  from      {threading_info['parallel_min_bytes'] // 1024} KiB of output")
+        lines.append(f"            {threading_info['tasks_min_bytes'] // 1024} KiB for Python tasks")
         lines.append("")
         lines.append("cpu strategy")
         for line in threading_info["strategy"]:

@@ -33,8 +33,15 @@ from ._pool import Pool, default_threads
 xp = np
 
 #: Below this many bytes of output, handing chunks to the thread pool costs
-#: more than it saves: measured per machine by ``relukit._calibrate``.
+#: more than it saves: measured per machine by ``relukit._calibrate``, for
+#: the flat drivers' compiled jobs (``relukit._team``) ...
 PARALLEL_MIN_BYTES = _calibrate.DEFAULT_PARALLEL_MIN_BYTES
+#: ... and for jobs of Python tasks (PReLU's channel layouts, and every
+#: pooled call where compiled jobs are not available), which cost more.
+TASKS_MIN_BYTES = _calibrate.DEFAULT_PARALLEL_MIN_BYTES
+#: Whether the flat drivers' pooled calls are compiled jobs (calibration
+#: switches it off to time the other kind).
+COMPILED_JOBS = _team.AVAILABLE
 #: From this many bytes, stores into an existing ``out`` bypass the cache
 #: (non-temporal), where ``relukit._calibrate`` found that this pays on the
 #: running CPU; never otherwise (it lost a third on one Intel Xeon VM).
@@ -45,12 +52,14 @@ CALIBRATION = None
 
 def use_calibration(settings) -> None:
     """Apply ``settings`` from ``relukit._calibrate`` (None: the defaults) to this process."""
-    global CALIBRATION, PARALLEL_MIN_BYTES, STREAM_MIN_BYTES
+    global CALIBRATION, PARALLEL_MIN_BYTES, TASKS_MIN_BYTES, STREAM_MIN_BYTES
     CALIBRATION = settings
     if settings is None:
-        PARALLEL_MIN_BYTES, STREAM_MIN_BYTES = _calibrate.DEFAULT_PARALLEL_MIN_BYTES, _NEVER
+        PARALLEL_MIN_BYTES = TASKS_MIN_BYTES = _calibrate.DEFAULT_PARALLEL_MIN_BYTES
+        STREAM_MIN_BYTES = _NEVER
     else:
         PARALLEL_MIN_BYTES = settings["parallel_min_bytes"]
+        TASKS_MIN_BYTES = settings["tasks_min_bytes"]
         STREAM_MIN_BYTES = _calibrate.STREAMING_FROM_BYTES if settings["stream"] else _NEVER
 
 
@@ -58,9 +67,9 @@ use_calibration(_calibrate.load())
 #: Elements per chunk of the ``np.nditer`` path for odd layouts and float16.
 _NDITER_BUFFER = 8192
 
-#: Each chunk of a pooled call writes at least this many bytes, so that the
-#: Python work of handing out a chunk (about a microsecond) stays small
-#: beside the chunk itself.
+#: Each chunk of a pooled call writes at least this many bytes, so that
+#: handing out a chunk (about a microsecond as a Python task, less in a
+#: compiled job) stays small beside the chunk itself.
 CHUNK_MIN_BYTES = 1 << 18
 #: At most this many chunks per thread: large calls get larger chunks.
 _CHUNKS_PER_THREAD = 32
@@ -68,10 +77,14 @@ _CHUNKS_PER_THREAD = 32
 _pool = Pool(default_threads())
 
 
-def chunking(nbytes: int, itemsize: int):
-    """``(elements per chunk, chunks)`` for an output of ``nbytes``; 1 chunk means serial."""
+def chunking(nbytes: int, itemsize: int, tasks: bool = False):
+    """``(elements per chunk, chunks)`` for an output of ``nbytes``; 1 chunk means serial.
+
+    ``tasks``: for a job of Python tasks rather than a compiled job.
+    """
     size = nbytes // itemsize
-    if nbytes < PARALLEL_MIN_BYTES or _pool.threads < 2 or size == 0:
+    tasks = tasks or not COMPILED_JOBS
+    if nbytes < (TASKS_MIN_BYTES if tasks else PARALLEL_MIN_BYTES) or _pool.threads < 2 or size == 0:
         return size, 1
     chunk_bytes = max(CHUNK_MIN_BYTES, nbytes // (_CHUNKS_PER_THREAD * _pool.threads))
     # Whole cache lines per chunk: streaming stores stay aligned and no two
@@ -246,7 +259,7 @@ def _run_flat(units: Drivers, mode: str, arrays, scalars, entry=None):
     call instead of the dispatcher.
     """
     step, chunks = chunking(arrays[-1].nbytes, arrays[-1].itemsize)
-    if chunks > 1 and _team.AVAILABLE:
+    if chunks > 1 and COMPILED_JOBS:
         job = _pooled_job(units, mode, arrays)
         if job is not None and _pool.run_compiled(job[0], arrays, job[1], scalars, step, chunks):
             return
@@ -452,7 +465,7 @@ def run_with_channel_gradient(op, variant: str, inputs, out, scalars):
     units = drivers(op, variant)
     rows, width = views[-1].shape
     channels = views[op.inputs.index(op.channel_inputs[0])].size
-    step, chunks = chunking(views[-1].nbytes, views[-1].itemsize)
+    step, chunks = chunking(views[-1].nbytes, views[-1].itemsize, tasks=True)
     per_chunk = max(1, step // max(1, width))
     chunks = -(-rows // per_chunk) if chunks > 1 else 1
     if mode == "channel_rows":
@@ -477,7 +490,7 @@ def _run_rows(units: Drivers, mode: str, arrays, scalars):
     out = arrays[-1]
     rows = out.shape[0]
     driver = units.ready(mode, arrays, scalars)
-    step, chunks = chunking(out.nbytes, out.itemsize)
+    step, chunks = chunking(out.nbytes, out.itemsize, tasks=True)
     per_chunk = max(1, step // max(1, out.shape[1]))
     chunks = -(-rows // per_chunk)
     if chunks > 1:
@@ -587,6 +600,7 @@ def threading_info() -> dict:
     return {
         "threads": _pool.threads,
         "parallel_min_bytes": PARALLEL_MIN_BYTES,
+        "tasks_min_bytes": TASKS_MIN_BYTES,
         "streaming_stores": STREAM_MIN_BYTES < _NEVER,
         "started": _pool.started,
         "strategy": _calibrate.describe(CALIBRATION),

@@ -62,6 +62,13 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
+def _cache_line_aligned(size: int):
+    """A zeroed int64 array of ``size`` that starts on a 64-byte boundary."""
+    memory = np.zeros(size + 8, np.int64)
+    start = (-memory.ctypes.data % 64) // 8
+    return memory[start : start + size]
+
+
 class _Job:
     """``task(k)`` for ``k in range(chunks)``, claimed by whoever comes first."""
 
@@ -104,7 +111,7 @@ class Pool:
         self._job = None
         self._workers = []
         # Where jobs are published to the workers: see relukit._team.
-        self._slot = np.zeros(_team.SLOT_SIZE, np.int64)
+        self._slot = _cache_line_aligned(_team.SLOT_SIZE)
         self._scalars = np.zeros(3, np.float64)
 
     def _start(self) -> None:

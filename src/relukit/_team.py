@@ -54,8 +54,11 @@ _MONOTONIC = getattr(time, "CLOCK_MONOTONIC", 1)
 #: costs about 20 ns, a read of the slot about 1).
 _READS_PER_CLOCK = 64
 
-POSTED, TICKET, ADDRESS, ARRAYS, SIZE, STEP, CHUNKS, DONE = 0, 1, 2, 3, 7, 8, 9, 10
-SLOT_SIZE = 11
+# Fields that change once per job share the first cache line of the slot;
+# the counters that threads update for every chunk have a line each, so
+# that updating them does not take the fields' line from the other cores.
+POSTED, ADDRESS, ARRAYS, SIZE, STEP, CHUNKS, TICKET, DONE = 0, 1, 2, 6, 7, 8, 16, 24
+SLOT_SIZE = 32
 SHIFT = 24
 MASK = (1 << SHIFT) - 1
 #: A job has fewer chunks than this.
@@ -111,21 +114,22 @@ def _jit(function):
 @numba.njit(inline="always")
 def _work(slot, scalars, generation):
     """Claim and write chunks of job ``generation`` until none is left."""
-    while True:
+    ticket = load_acquire(slot, TICKET)
+    if ticket >> SHIFT != generation:
+        return
+    # Read once: they belong to this job for as long as the ticket does,
+    # and a claim succeeds only while it does.
+    chunks, address, size, step = slot[CHUNKS], slot[ADDRESS], slot[SIZE], slot[STEP]
+    p0, p1, p2, p3 = slot[ARRAYS], slot[ARRAYS + 1], slot[ARRAYS + 2], slot[ARRAYS + 3]
+    a, b, c = scalars[0], scalars[1], scalars[2]
+    while ticket & MASK < chunks:
+        if compare_exchange(slot, TICKET, ticket, ticket + 1):
+            lo = (ticket & MASK) * step
+            _call_chunk(address, p0, p1, p2, p3, size, lo, min(size, lo + step), a, b, c)
+            fetch_add(slot, DONE, 1)
         ticket = load_acquire(slot, TICKET)
         if ticket >> SHIFT != generation:
             return
-        k = ticket & MASK
-        chunks = slot[CHUNKS]
-        if k >= chunks:
-            return
-        address, size, step = slot[ADDRESS], slot[SIZE], slot[STEP]
-        p0, p1, p2, p3 = slot[ARRAYS], slot[ARRAYS + 1], slot[ARRAYS + 2], slot[ARRAYS + 3]
-        a, b, c = scalars[0], scalars[1], scalars[2]
-        if compare_exchange(slot, TICKET, ticket, ticket + 1):
-            lo = k * step
-            _call_chunk(address, p0, p1, p2, p3, size, lo, min(size, lo + step), a, b, c)
-            fetch_add(slot, DONE, 1)
 
 
 @numba.njit(inline="always")
