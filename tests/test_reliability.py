@@ -117,8 +117,8 @@ def test_claimed_chunks_each_run_once(monkeypatch, threads):
 
 
 def test_workers_that_went_to_sleep_are_woken(monkeypatch):
-    """A worker watches for the next job only for a while, then sleeps; the
-    next pooled call wakes it, and every call is right throughout."""
+    """A worker watches for the next job only for a while, then sleeps on a
+    futex; posting a job wakes it, and every call is right throughout."""
     from relukit import _numba, _pool, _team
 
     if not _team.AVAILABLE:
@@ -135,12 +135,14 @@ def test_workers_that_went_to_sleep_are_woken(monkeypatch):
         rk.relu(y, negative_slope=0.25, out=y)
         np.testing.assert_array_equal(y, expected)
         deadline = time.monotonic() + 60
-        while pool._sleepers < 2 and time.monotonic() < deadline:
+        while pool.sleeping() < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert pool._sleepers == 2, "the workers never went to sleep"
-    calls = pool._calls
+        assert pool.sleeping() == 2, "the workers never went to sleep"
+    # A job of Python tasks wakes them too, and they run it.
+    ran = set()
+    assert pool.run(lambda k: (ran.add(threading.get_ident()), time.sleep(0.01)), 40)
+    assert len(ran) == 3, "a sleeping worker missed a job of Python tasks"
     np.testing.assert_array_equal(rk.relu(x, negative_slope=0.25), expected)
-    assert pool._calls == calls + 1, "the call did not wake the sleeping workers"
 
 
 def test_python_and_compiled_jobs_share_the_workers(monkeypatch):

@@ -13,15 +13,16 @@ Two kinds of job:
 
 - :meth:`Pool.run_compiled`, the flat drivers' calls: a chunk function and
   its arrays, published and claimed entirely in compiled code without the
-  GIL (``relukit._team``). A worker that has been used watches for the
-  next such job for :data:`SPIN_NS` before it sleeps, so back-to-back
-  calls, as in a training loop, find it awake: waking a sleeping thread
-  and handing it the GIL cost tens of microseconds on the VMs measured
-  here, more than a whole call on 1 MB. A lone call costs the machine at
-  most that much CPU time on each worker's core after it.
-- :meth:`Pool.run`, any other call (PReLU's channel layouts): Python tasks
-  ``task(k)``, claimed with one ``next()`` on an ``itertools.count``,
-  atomic under the GIL. The drivers they call release the GIL.
+  GIL (``relukit._team``). A worker watches for the next such job for
+  :data:`SPIN_NS` before it sleeps on a futex, so back-to-back calls, as
+  in a training loop, find it awake: waking a sleeping thread costs tens
+  of microseconds on the VMs measured here, more than a whole call on
+  1 MB. A lone call costs the machine at most that much CPU time on each
+  worker's core after it.
+- :meth:`Pool.run`, any other call (PReLU's channel layouts, and every
+  call where compiled jobs are not available): Python tasks ``task(k)``,
+  claimed with one ``next()`` on an ``itertools.count``, atomic under the
+  GIL. The drivers they call release the GIL.
 
 One job runs at a time: a call that finds the pool busy (another Python
 thread is using it, as under Dask's threaded scheduler) computes serially
@@ -106,8 +107,7 @@ class Pool:
     def _reset(self) -> None:
         self._busy = threading.Lock()
         self._wake = threading.Condition()
-        self._calls = 0  # counts the jobs that woke sleeping workers
-        self._sleepers = 0
+        self._calls = 0  # counts the jobs posted, without compiled jobs
         self._job = None
         self._workers = []
         # Where jobs are published to the workers: see relukit._team.
@@ -123,35 +123,36 @@ class Pool:
             self._workers.append(worker)
 
     def _serve(self) -> None:
-        slot, scalars = self._slot, self._scalars
-        seen, calls = 0, 0
-        while True:
-            if _team.AVAILABLE:
+        if _team.AVAILABLE:
+            slot, scalars, seen = self._slot, self._scalars, 0
+            while True:
+                # Compiled jobs never come back here; Python tasks do (a
+                # job that has ended meanwhile has none left to claim).
                 seen = _team.serve(slot, scalars, seen, SPIN_NS)
-                if seen < 0:  # a job of Python tasks (or one that has ended)
-                    seen = -seen
-                    job = self._job
-                    if job is not None:
-                        job.work()
-                    continue
+                job = self._job
+                if job is not None:
+                    job.work()
+        calls = 0
+        while True:
             with self._wake:
-                self._sleepers += 1
                 while self._calls == calls:
                     self._wake.wait()
                 calls = self._calls
-                self._sleepers -= 1
                 job = self._job
-            if job is not None and not _team.AVAILABLE:
+            if job is not None:
                 job.work()
 
-    def _wake_sleepers(self) -> None:
+    def _wake_workers(self) -> None:
         if not self._workers:
             self._start()
-        # Workers that watch the slot need no wake-up call.
-        if self._sleepers or not _team.AVAILABLE:
+        if not _team.AVAILABLE:  # otherwise posting a job wakes them
             with self._wake:
                 self._calls += 1
                 self._wake.notify_all()
+
+    def sleeping(self) -> int:
+        """How many workers sleep until the next job (with compiled jobs only)."""
+        return int(self._slot[_team.SLEEPERS])
 
     @property
     def started(self) -> bool:
@@ -163,9 +164,9 @@ class Pool:
             return False
         try:
             job = self._job = _Job(task, chunks)
+            self._wake_workers()
             if _team.AVAILABLE:
                 _team.post_tasks(self._slot)
-            self._wake_sleepers()
             job.work()
             job.wait()
             self._job = None
@@ -188,7 +189,8 @@ class Pool:
         if not self._busy.acquire(blocking=False):
             return False
         try:
-            self._wake_sleepers()
+            if not self._workers:
+                self._start()
             padded = (*arrays, *(arrays[-1],) * (4 - len(arrays)))
             slot = self._slot
             done = entry(slot, self._scalars, *padded, address, *scalars, step, chunks, WAIT_NS)

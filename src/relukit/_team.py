@@ -4,10 +4,13 @@ Handing a job to a worker thread through Python costs tens of
 microseconds on the VMs measured here: the worker sleeps on a lock, its
 idle virtual CPU has to be woken, and it then needs the GIL, which the
 caller gives up only once it computes. That is more than a whole call on
-1 MB. So the pool's workers, once they have been used, watch a small
-shared array (the *slot*) in compiled code that has released the GIL,
-for :data:`relukit._pool.SPIN_NS` after each job, and the calling thread
-publishes a job there from compiled code too (:func:`run`). A job is a
+1 MB. So the pool's workers live in compiled code that has released the
+GIL: they watch a small shared array (the *slot*) for
+:data:`relukit._pool.SPIN_NS` after each job, then sleep on a futex in
+it, which the calling thread wakes when it publishes a job there, from
+compiled code too (:func:`run`). Neither side needs the GIL, so a call
+never waits for a worker to wake: it starts on the chunks at once, and
+the worker joins when it is up. A job is a
 chunk function (a Numba ``cfunc`` with :data:`CHUNK_SIGNATURE`, one per
 driver and dtypes) and the addresses of its arrays; whoever comes first
 claims the next chunk, the caller included, so a worker without a core
@@ -23,18 +26,18 @@ The slot, an int64 array:
   between;
 - ``ADDRESS`` (0: a job of Python tasks, see ``relukit._pool``), the four
   array addresses ``ARRAYS``, ``SIZE``, ``STEP`` (elements per chunk),
-  ``CHUNKS`` and ``DONE`` (chunks written).
+  ``CHUNKS``, ``DONE`` (chunks written) and ``SLEEPERS``.
 
 The kernel scalars travel in a float64 array of three.
 
-Waits read the time with the C library's ``clock_gettime``; where it is
-missing (Windows) :data:`AVAILABLE` is False and the pool hands out every
-job through Python.
+Linux only (``clock_gettime``, ``futex``): elsewhere :data:`AVAILABLE` is
+False and the pool hands out every job as Python tasks.
 """
 
 from __future__ import annotations
 
 import ctypes
+import platform
 import sys
 import time
 
@@ -44,11 +47,20 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._atomics import compare_exchange, fetch_add, load_acquire, store_release
+from ._atomics import compare_exchange, fetch_add, item_pointer, load_acquire, store_release
 
-#: Whether the compiled waits can read a clock here: ``clock_gettime`` with
-#: a 64-bit ``timespec``.
-AVAILABLE = sys.platform.startswith(("linux", "darwin")) and ctypes.sizeof(ctypes.c_long) == 8
+#: Linux's number of the ``futex`` system call, by machine (little-endian
+#: 64-bit ones only: a futex is the low half of a slot's int64).
+_SYS_FUTEX = {"x86_64": 202, "amd64": 202, "aarch64": 98, "arm64": 98}
+_FUTEX_WAIT_PRIVATE, _FUTEX_WAKE_PRIVATE = 128, 129
+#: Whether compiled jobs work here: Linux (``clock_gettime``, ``futex``) on
+#: a machine above.
+AVAILABLE = (
+    sys.platform.startswith("linux")
+    and platform.machine().lower() in _SYS_FUTEX
+    and ctypes.sizeof(ctypes.c_long) == 8
+)
+_FUTEX = _SYS_FUTEX.get(platform.machine().lower(), -1)
 _MONOTONIC = getattr(time, "CLOCK_MONOTONIC", 1)
 #: Reads of the slot between two reads of the clock (a read of the clock
 #: costs about 20 ns, a read of the slot about 1).
@@ -58,7 +70,9 @@ _READS_PER_CLOCK = 64
 # the counters that threads update for every chunk have a line each, so
 # that updating them does not take the fields' line from the other cores.
 POSTED, ADDRESS, ARRAYS, SIZE, STEP, CHUNKS, TICKET, DONE = 0, 1, 2, 6, 7, 8, 16, 24
-SLOT_SIZE = 32
+#: Workers asleep (or about to be) on the futex in ``POSTED``'s low half.
+SLEEPERS = 32
+SLOT_SIZE = 40
 SHIFT = 24
 MASK = (1 << SHIFT) - 1
 #: A job has fewer chunks than this.
@@ -102,6 +116,26 @@ def _call_chunk(typingctx, address, p0, p1, p2, p3, size, lo, hi, a, b, c):
         return context.get_dummy_value()
 
     return types.void(*(types.int64,) * 8, *(types.float64,) * 3), codegen
+
+
+@intrinsic
+def _futex(typingctx, slot, index, operation, value):
+    """Linux's ``futex(operation, value)`` on the low 32 bits of ``slot[index]``."""
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        pointer = item_pointer(context, builder, signature.args[0], args[0], args[1])
+        declared = ir.FunctionType(i64, [i64], var_arg=True)
+        syscall = cgutils.get_or_insert_function(builder.module, declared, "syscall")
+        operation, value = (
+            context.cast(builder, v, t, types.int64) for v, t in zip(args[2:], signature.args[2:])
+        )
+        zero = ir.Constant(i64, 0)
+        number = ir.Constant(i64, _FUTEX)
+        address = builder.ptrtoint(pointer, i64)
+        return builder.call(syscall, [number, address, operation, value, zero, zero, zero])
+
+    return types.int64(slot, index, operation, value), codegen
 
 
 def _jit(function):
@@ -150,6 +184,16 @@ def _close(slot, generation):
     fetch_add(slot, TICKET, ((generation << SHIFT) | MASK) - ticket)
 
 
+@numba.njit(inline="always")
+def _wake(slot):
+    """Wake the workers that sleep on the futex, after a job is posted."""
+    # An atomic add, not a load: a full barrier after the store to POSTED,
+    # so that a worker either is counted here or sees the new job before it
+    # sleeps (and the futex itself refuses to sleep on a changed POSTED).
+    if fetch_add(slot, SLEEPERS, 0) > 0:
+        _futex(slot, POSTED, _FUTEX_WAKE_PRIVATE, 0x7FFFFFFF)
+
+
 def _serve(slot, scalars, seen, limit_ns):
     # The worker's loop: see serve below.
     deadline = _monotonic_ns() + limit_ns
@@ -162,11 +206,15 @@ def _serve(slot, scalars, seen, limit_ns):
         if generation != seen:
             seen = generation
             if slot[ADDRESS] == 0:
-                return -generation
+                return generation
             _work(slot, scalars, generation)
             deadline = _monotonic_ns() + limit_ns
         elif _monotonic_ns() >= deadline:
-            return seen
+            fetch_add(slot, SLEEPERS, 1)
+            if load_acquire(slot, POSTED) == seen:
+                _futex(slot, POSTED, _FUTEX_WAIT_PRIVATE, seen & 0xFFFFFFFF)
+            fetch_add(slot, SLEEPERS, -1)
+            deadline = _monotonic_ns() + limit_ns
 
 
 def _run(slot, scalars, a0, a1, a2, a3, address, a, b, c, step, chunks, limit_ns):
@@ -180,6 +228,7 @@ def _run(slot, scalars, a0, a1, a2, a3, address, a, b, c, step, chunks, limit_ns
     scalars[0], scalars[1], scalars[2] = a, b, c
     store_release(slot, TICKET, generation << SHIFT)
     store_release(slot, POSTED, generation)
+    _wake(slot)
     _work(slot, scalars, generation)
     return _wait_for_count(slot, DONE, chunks, limit_ns)
 
@@ -190,6 +239,7 @@ def _post_tasks(slot):
     _close(slot, generation)
     slot[ADDRESS], slot[CHUNKS] = 0, 0
     store_release(slot, POSTED, generation)
+    _wake(slot)
 
 
 def _wait_done(slot, chunks, limit_ns):
@@ -197,9 +247,9 @@ def _wait_done(slot, chunks, limit_ns):
 
 
 #: ``serve(slot, scalars, seen, limit_ns)``, a worker's loop: works on every
-#: job posted after generation ``seen`` until none has come for
-#: ``limit_ns``, then returns the last generation seen; returns minus the
-#: generation of a job of Python tasks at once.
+#: compiled job posted after generation ``seen``, watching for the next one
+#: for ``limit_ns`` and then sleeping on the futex until one is posted;
+#: returns the generation of a job of Python tasks, for the caller to run.
 serve = _jit(_serve)
 #: ``run(slot, scalars, a0, a1, a2, a3, address, a, b, c, step, chunks,
 #: limit_ns)``: publishes a job, claims chunks with the workers until none
