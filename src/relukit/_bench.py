@@ -216,8 +216,12 @@ def sample_interleaved(calls: dict, repeat: int) -> dict:
     """``label -> samples`` (seconds per call), implementations taken in turn.
 
     Each call runs once untimed first (it may compile or fault pages in),
-    then once timed to choose how many calls make one sample last
-    :data:`MIN_SAMPLE`. The rounds rotate the starting implementation, so
+    then three times timed, the fastest choosing how many calls make one
+    sample last :data:`MIN_SAMPLE`: the first call after :func:`settle`
+    can take several times as long as the next (an idle core, a sleeping
+    worker thread; 277 against 57 us for ``torch.relu_`` on 1e6 float32),
+    and a count taken from it made samples of a few calls that this one
+    call dominated. The rounds rotate the starting implementation, so
     that none always follows the same neighbour, and each timing starts
     after :func:`settle`, so that none pays for threads a peer left
     spinning.
@@ -226,9 +230,11 @@ def sample_interleaved(calls: dict, repeat: int) -> dict:
     for label, call in calls.items():
         call()
         settle()
-        start = time.perf_counter()
-        call()
-        once = time.perf_counter() - start
+        once = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            call()
+            once = min(once, time.perf_counter() - start)
         loops[label] = max(1, int(MIN_SAMPLE / max(once, 1e-9)))
     labels = list(calls)
     samples = {label: [] for label in labels}
