@@ -145,6 +145,32 @@ def test_workers_that_went_to_sleep_are_woken(monkeypatch):
     np.testing.assert_array_equal(rk.relu(x, negative_slope=0.25), expected)
 
 
+def test_a_job_held_up_by_a_worker_sends_calls_to_one_core_for_a_while(monkeypatch):
+    """When the caller waited for a worker that had lost its core, the next
+    calls run serially (run_compiled declines them) until the pause ends."""
+    from relukit import _pool, _team
+
+    if not _team.AVAILABLE:
+        pytest.skip("no compiled jobs on this platform")
+    pool = _pool.Pool(2)
+    outcomes = [_team.LATE, _team.IN_TIME, _team.IN_TIME]
+    entered = []
+
+    def entry(*args):
+        entered.append(1)
+        return outcomes[len(entered) - 1]
+
+    x = np.zeros(8)
+    job = (entry, (x, x), 0, (0.0, 0.0, 0.0), 4, 2)
+    monkeypatch.setattr(_pool, "STALLED_SERIAL_S", 0.2)
+    assert pool.run_compiled(*job)  # written, but late
+    assert not pool.run_compiled(*job)  # declined: the caller computes it alone
+    assert len(entered) == 1
+    time.sleep(0.25)
+    assert pool.run_compiled(*job) and pool.run_compiled(*job)  # in time again
+    assert len(entered) == 3
+
+
 def test_python_and_compiled_jobs_share_the_workers(monkeypatch):
     """PReLU's channel layouts hand the pool Python tasks, the flat drivers
     compiled jobs: alternating them, the same workers serve both."""

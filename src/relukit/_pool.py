@@ -47,6 +47,13 @@ SPIN_NS = 1_000_000
 #: chunks at a time (ns); between two such waits it sleeps for a moment, so
 #: that a worker that has lost its core may have the caller's.
 WAIT_NS = 1_000_000
+#: After a compiled job in which the caller waited for a worker that had
+#: lost its core (another process wants it), calls run on the caller's core
+#: alone for this long (s) before they try the workers again: on a busy
+#: machine a pooled call otherwise waits for a scheduler time slice now and
+#: then (relu into out= on 1e7 float64 beside a busy-loop process: 0.70x of
+#: NumPy's single thread, 2026-11-29).
+STALLED_SERIAL_S = 0.1
 
 
 def default_threads() -> int:
@@ -108,6 +115,7 @@ class Pool:
         self._busy = threading.Lock()
         self._wake = threading.Condition()
         self._calls = 0  # counts the jobs posted, without compiled jobs
+        self._serial_until = 0.0  # see STALLED_SERIAL_S
         self._job = None
         self._workers = []
         # Where jobs are published to the workers: see relukit._team.
@@ -182,9 +190,12 @@ class Pool:
         ``address`` is the driver's chunk function (``relukit._team``),
         ``arrays`` its inputs then ``out``, and ``entry`` ``relukit._team.run``
         compiled for them. False (nothing written) if the pool is busy or
-        cannot take compiled jobs here.
+        cannot take compiled jobs here, or a recent job waited for a worker
+        that had lost its core (see :data:`STALLED_SERIAL_S`).
         """
         if not _team.AVAILABLE or chunks > _team.MAX_CHUNKS:
+            return False
+        if time.monotonic() < self._serial_until:
             return False
         if not self._busy.acquire(blocking=False):
             return False
@@ -193,10 +204,13 @@ class Pool:
                 self._start()
             padded = (*arrays, *(arrays[-1],) * (4 - len(arrays)))
             slot = self._slot
-            done = entry(slot, self._scalars, *padded, address, *scalars, step, chunks, WAIT_NS)
-            while not done:
+            outcome = entry(slot, self._scalars, *padded, address, *scalars, step, chunks, WAIT_NS)
+            if outcome != _team.IN_TIME:
+                self._serial_until = time.monotonic() + STALLED_SERIAL_S
+            while outcome == _team.UNFINISHED:
                 time.sleep(0)  # a worker without a core has a chunk: let it have this one
-                done = _team.wait_done(slot, chunks, WAIT_NS)
+                if _team.wait_done(slot, chunks, WAIT_NS):
+                    outcome = _team.LATE
             return True
         finally:
             self._busy.release()

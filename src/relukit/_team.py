@@ -73,6 +73,14 @@ POSTED, ADDRESS, ARRAYS, SIZE, STEP, CHUNKS, TICKET, DONE = 0, 1, 2, 6, 7, 8, 16
 #: Workers asleep (or about to be) on the futex in ``POSTED``'s low half.
 SLEEPERS = 32
 SLOT_SIZE = 40
+
+#: What :func:`run` returns: the job is written, and the caller waited for
+#: the workers no longer than their chunks explain; written, but a worker
+#: held the caller up (see ``relukit._pool``); not written yet.
+IN_TIME, LATE, UNFINISHED = 0, 1, 2
+#: A wait this much longer than two of the caller's chunks still counts as
+#: in time (the time a sleeping worker takes to wake, on the VMs measured).
+_LATE_SLACK_NS = 50_000
 SHIFT = 24
 MASK = (1 << SHIFT) - 1
 #: A job has fewer chunks than this.
@@ -147,10 +155,11 @@ def _jit(function):
 
 @numba.njit(inline="always")
 def _work(slot, scalars, generation):
-    """Claim and write chunks of job ``generation`` until none is left."""
+    """Claim and write chunks of job ``generation`` until none is left; how many."""
+    written = 0
     ticket = load_acquire(slot, TICKET)
     if ticket >> SHIFT != generation:
-        return
+        return written
     # Read once: they belong to this job for as long as the ticket does,
     # and a claim succeeds only while it does.
     chunks, address, size, step = slot[CHUNKS], slot[ADDRESS], slot[SIZE], slot[STEP]
@@ -161,9 +170,11 @@ def _work(slot, scalars, generation):
             lo = (ticket & MASK) * step
             _call_chunk(address, p0, p1, p2, p3, size, lo, min(size, lo + step), a, b, c)
             fetch_add(slot, DONE, 1)
+            written += 1
         ticket = load_acquire(slot, TICKET)
         if ticket >> SHIFT != generation:
-            return
+            return written
+    return written
 
 
 @numba.njit(inline="always")
@@ -229,8 +240,18 @@ def _run(slot, scalars, a0, a1, a2, a3, address, a, b, c, step, chunks, limit_ns
     store_release(slot, TICKET, generation << SHIFT)
     store_release(slot, POSTED, generation)
     _wake(slot)
-    _work(slot, scalars, generation)
-    return _wait_for_count(slot, DONE, chunks, limit_ns)
+    start = _monotonic_ns()
+    written = _work(slot, scalars, generation)
+    worked = _monotonic_ns() - start
+    if not _wait_for_count(slot, DONE, chunks, limit_ns):
+        return UNFINISHED
+    # A worker's last chunk may end up to about a chunk's time after the
+    # caller's last; waiting much longer, the caller waited for a worker
+    # that lost its core in the middle of a chunk.
+    waited = _monotonic_ns() - start - worked
+    if written > 0 and waited > 2 * worked // written + _LATE_SLACK_NS:
+        return LATE
+    return IN_TIME
 
 
 def _post_tasks(slot):
@@ -254,7 +275,7 @@ serve = _jit(_serve)
 #: ``run(slot, scalars, a0, a1, a2, a3, address, a, b, c, step, chunks,
 #: limit_ns)``: publishes a job, claims chunks with the workers until none
 #: is left, and waits up to ``limit_ns`` for the workers' last chunks;
-#: whether they were all written (if not, wait with :func:`wait_done`).
+#: ``IN_TIME``, ``LATE`` or ``UNFINISHED`` (then wait with :func:`wait_done`).
 run = _jit(_run)
 #: ``post_tasks(slot)``: tells watching workers that a job of Python tasks is posted.
 post_tasks = _jit(_post_tasks)
