@@ -149,6 +149,7 @@ def _measure(backend, repeat: int) -> dict:
 
             def pooled(compiled):
                 _numba.COMPILED_JOBS = compiled
+                _numba._pool.try_workers_now()  # time the workers, not a pause
                 _numba._run_flat(units, "direct", (x, y), scalars)
 
             ways = {

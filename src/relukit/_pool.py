@@ -162,6 +162,10 @@ class Pool:
         """How many workers sleep until the next job (with compiled jobs only)."""
         return int(self._slot[_team.SLEEPERS])
 
+    def try_workers_now(self) -> None:
+        """End a pause of :data:`STALLED_SERIAL_S` (calibration times the workers)."""
+        self._serial_until = 0.0
+
     @property
     def started(self) -> bool:
         return bool(self._workers)
