@@ -133,10 +133,11 @@ class Pool:
     def _serve(self) -> None:
         if _team.AVAILABLE:
             slot, scalars, seen = self._slot, self._scalars, 0
+            cpus = _team.affinity_words()
             while True:
                 # Compiled jobs never come back here; Python tasks do (a
                 # job that has ended meanwhile has none left to claim).
-                seen = _team.serve(slot, scalars, seen, SPIN_NS)
+                seen = _team.serve(slot, scalars, cpus, seen, SPIN_NS)
                 job = self._job
                 if job is not None:
                     job.work()
