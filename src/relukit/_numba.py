@@ -118,13 +118,17 @@ class Drivers:
         # Argument kinds each driver is known to be compiled for.
         self._ready: set = set()
 
-    def __getitem__(self, mode: str):
-        unit = self._units.get(mode)
+    def _cached(self, table: dict, key, build, *args):
+        """``table[key]``, built by ``build(*args)`` the first time, under the lock."""
+        unit = table.get(key)
         if unit is None:
             with self._lock:
-                unit = self._units.get(mode) or self._build(mode)
-                self._units[mode] = unit
+                unit = table.get(key) or build(*args)
+                table[key] = unit
         return unit
+
+    def __getitem__(self, mode: str):
+        return self._cached(self._units, mode, self._build, mode)
 
     def ready(self, mode: str, arrays, scalars, tail=(0, 1)):
         """The ``mode`` driver, compiled for ``arrays`` (as the call passes them).
@@ -167,30 +171,20 @@ class Drivers:
         rather than arguments: unboxing three floats was about 0.15 us of a
         1e3 call.
         """
-        key = (job, scalars)
-        unit = self._small.get(key)
-        if unit is None:
-            with self._lock:
-                unit = self._small.get(key) or self._build_small(job, scalars)
-                self._small[key] = unit
-        return unit
+        return self._cached(self._small, (job, scalars), self._build_small, job, scalars)
 
     def chunk(self, mode: str, dtypes):
         """The C-callable chunk function (``relukit._team``) of the ``mode``
         driver for arrays of ``dtypes`` (inputs, then out)."""
-        key = (mode, dtypes)
-        unit = self._chunks.get(key)
-        if unit is None:
-            with self._lock:
-                unit = self._chunks.get(key) or self._build_chunk(mode, dtypes)
-                self._chunks[key] = unit
-        return unit
+        return self._cached(self._chunks, (mode, dtypes), self._build_chunk, mode, dtypes)
 
     def _build_chunk(self, mode: str, dtypes):
         bindings = {f"D{k}": numba.from_dtype(np.dtype(d)) for k, d in enumerate(dtypes)}
         name = f"{self.prefix}_chunk_{mode}_{'_'.join(dtypes)}_{self._hash}"
         template = getattr(D, f"{self._kind}_chunk")
-        return D.specialise_chunk(template, name, body=self[mode], **bindings)
+        return D.specialise_chunk(
+            template, name, _team.CHUNK_SIGNATURE, body=self[mode], **bindings
+        )
 
     def _build_small(self, job: str, scalars):
         body = self[self.same_mode if job == "same" else "direct"]
@@ -323,9 +317,8 @@ def _pooled_job(units: Drivers, mode: str, arrays):
 
 def _team_entry(arrays):
     """``relukit._team.run``'s entry point for arrays like ``arrays`` (padded to four)."""
-    padded = (*arrays, *(arrays[-1],) * (4 - len(arrays)))
     slot, scalar = numba.types.int64[::1], numba.types.float64
-    array_types = tuple(numba.typeof(a) for a in padded)
+    array_types = tuple(numba.typeof(a) for a in _team.padded(arrays))
     index = numba.types.int64
     return _team.run.compile(
         (slot, scalar[::1], *array_types, index, scalar, scalar, scalar, index, index, index)

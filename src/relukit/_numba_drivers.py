@@ -47,7 +47,6 @@ from ._atomics import fetch_add
 from ._ops import _elements
 from ._ops._family import ChainRule
 from ._streaming import store_fence, stream_copy
-from ._team import CHUNK_SIGNATURE
 from ._version import __version__
 
 #: Elements per block of the streaming drivers: small enough for L1.
@@ -126,7 +125,7 @@ def unary_claimed(x, out, a, b, c, claims, step):
 
 
 def unary_chunk(p0, p1, p2, p3, size, lo, hi, a, b, c):
-    # See relukit._team.CHUNK_SIGNATURE: p0 is x, p1 out.
+    # Compiled with relukit._team.CHUNK_SIGNATURE: p0 is x, p1 out.
     body(numba.carray(p0, size, D0), numba.carray(p1, size, D1), a, b, c, lo, hi)
 
 
@@ -321,13 +320,13 @@ def specialise(template, name: str, options=None, **bindings):
     return jit(_bound(template, name, bindings), **(options or {}))
 
 
-def specialise_chunk(template, name: str, **bindings):
-    """Compile a copy of a ``*_chunk`` template as a C-callable chunk function."""
+def specialise_chunk(template, name: str, signature, **bindings):
+    """Compile a copy of a ``*_chunk`` template as a C-callable function of ``signature``."""
     function = _bound(template, name, bindings)
     try:
-        return numba.cfunc(CHUNK_SIGNATURE, cache=True)(function)
+        return numba.cfunc(signature, cache=True)(function)
     except RuntimeError:  # a read-only install: see jit
-        return numba.cfunc(CHUNK_SIGNATURE, cache=False)(function)
+        return numba.cfunc(signature, cache=False)(function)
 
 
 def inline_kernel(element):

@@ -207,9 +207,10 @@ class Pool:
         try:
             if not self._workers:
                 self._start()
-            padded = (*arrays, *(arrays[-1],) * (4 - len(arrays)))
             slot = self._slot
-            outcome = entry(slot, self._scalars, *padded, address, *scalars, step, chunks, WAIT_NS)
+            outcome = entry(
+                slot, self._scalars, *_team.padded(arrays), address, *scalars, step, chunks, WAIT_NS
+            )
             if outcome != _team.IN_TIME:
                 self._serial_until = time.monotonic() + STALLED_SERIAL_S
             while outcome == _team.UNFINISHED:

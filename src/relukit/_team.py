@@ -37,6 +37,7 @@ False and the pool hands out every job as Python tasks.
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 import sys
 import time
@@ -49,6 +50,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._atomics import compare_exchange, fetch_add, item_pointer, load_acquire, store_release
+from ._numba_drivers import jit
 
 #: Linux's number of the ``futex`` system call, by machine (little-endian
 #: 64-bit ones only: a futex is the low half of a slot's int64).
@@ -207,13 +209,6 @@ def _move_off(slot, cpus):
             return
 
 
-def _jit(function):
-    try:
-        return numba.njit(cache=True, nogil=True)(function)
-    except RuntimeError:  # a read-only install: no on-disk cache
-        return numba.njit(cache=False, nogil=True)(function)
-
-
 @numba.njit(inline="always")
 def _work(slot, scalars, generation):
     """Claim and write chunks of job ``generation`` until none is left; how many."""
@@ -335,26 +330,30 @@ def _wait_done(slot, chunks, limit_ns):
 #: one for ``limit_ns`` and then sleeping on the futex until one is posted;
 #: returns the generation of a job of Python tasks, for the caller to run.
 #: ``cpus``: see :func:`affinity_words`.
-serve = _jit(_serve)
+serve = jit(_serve)
 #: ``run(slot, scalars, a0, a1, a2, a3, address, a, b, c, step, chunks,
 #: limit_ns)``: publishes a job, claims chunks with the workers until none
 #: is left, and waits up to ``limit_ns`` for the workers' last chunks;
 #: ``IN_TIME``, ``LATE`` or ``UNFINISHED`` (then wait with :func:`wait_done`).
-run = _jit(_run)
+run = jit(_run)
 #: ``post_tasks(slot)``: tells watching workers that a job of Python tasks is posted.
-post_tasks = _jit(_post_tasks)
+post_tasks = jit(_post_tasks)
 #: ``wait_done(slot, chunks, limit_ns)``: whether the job's ``chunks`` are
 #: all written, waiting up to ``limit_ns``.
-wait_done = _jit(_wait_done)
+wait_done = jit(_wait_done)
 
 
 def affinity_words():
     """The CPUs this process may run on as ``cpu_set_t`` words, then as many
     spare words: the ``cpus`` argument of :func:`serve`."""
-    import os
-
     words = np.zeros(2 * CPU_SET_WORDS, np.uint64)
     for cpu in os.sched_getaffinity(0):
         if cpu < 64 * CPU_SET_WORDS:
             words[cpu // 64] |= np.uint64(1) << np.uint64(cpu % 64)
     return words
+
+
+def padded(arrays):
+    """A call's inputs and ``out``, with ``out`` repeated to four arrays: what
+    :func:`run` takes (a chunk function ignores the arrays it does not use)."""
+    return (*arrays, *(arrays[-1],) * (4 - len(arrays)))
